@@ -1,0 +1,67 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+TOKEN_PREFIX = "todo_"  # noqa: S105 - a marker, not a secret
+# Writing last_used_at on every API call would turn every read into a write;
+# once a minute is precise enough to tell an active token from a stale one.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(raw: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough (no salt, no
+    # stretching); only this digest is stored, and lookups compare digests.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class AccessTokenQuerySet(models.QuerySet):
+    def for_user(self, user) -> "AccessTokenQuerySet":
+        return self.filter(user=user)
+
+    def issue(self, user, name: str) -> tuple["AccessToken", str]:
+        """Create a token; the raw value is returned once and never stored."""
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = self.create(user=user, name=name, token_hash=hash_token(raw))
+        return token, raw
+
+    def authenticate(self, raw: str):
+        """The active user a raw token belongs to, or None (one query)."""
+        if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+            return None
+        token = (
+            self.select_related("user")
+            .filter(token_hash=hash_token(raw), user__is_active=True)
+            .first()
+        )
+        if token is None:
+            return None
+        token.touch()
+        return token.user
+
+
+class AccessToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def touch(self) -> None:
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > LAST_USED_RESOLUTION:
+            AccessToken.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

@@ -1,0 +1,190 @@
+"""The one door to tasks: a queryset that must be scoped to a user.
+
+``Task.objects`` refuses to run a query until ``for_user()`` has scoped it, so
+forgetting the owner fails loudly in development instead of leaking another
+user's rows in production. The admin and management commands that truly need
+every row use ``Task.unscoped``, by name.
+"""
+
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+
+class UnscopedQueryError(RuntimeError):
+    """A task query ran without ``for_user()``."""
+
+
+class TaskQuerySet(models.QuerySet):
+    _scoped = False
+    _owner = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._scoped = self._scoped
+        clone._owner = self._owner
+        return clone
+
+    def _require_scope(self) -> None:
+        if not self._scoped:
+            raise UnscopedQueryError(
+                "Task queries must be scoped: use Task.objects.for_user(user) "
+                "(or Task.unscoped where every user's rows are really meant)."
+            )
+
+    # Every way a queryset reaches the database passes through one of these.
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._require_scope()
+        super()._fetch_all()
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        self._require_scope()
+        yield from super()._iterator(use_chunked_fetch, chunk_size)
+
+    async def aiterator(self, chunk_size=2000):
+        self._require_scope()
+        async for item in super().aiterator(chunk_size):
+            yield item
+
+    def count(self):
+        if self._result_cache is None:
+            self._require_scope()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._require_scope()
+        return super().exists()
+
+    def contains(self, obj):
+        self._require_scope()
+        return super().contains(obj)
+
+    def aggregate(self, *args, **kwargs):
+        self._require_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._require_scope()
+        return super().update(**kwargs)
+
+    def _update(self, values):
+        self._require_scope()
+        return super()._update(values)
+
+    def delete(self):
+        self._require_scope()
+        return super().delete()
+
+    def _raw_delete(self, using):
+        self._require_scope()
+        return super()._raw_delete(using)
+
+    def explain(self, *, format=None, **options):
+        self._require_scope()
+        return super().explain(format=format, **options)
+
+    def create(self, **kwargs):
+        self._require_scope()
+        if self._owner is not None:
+            kwargs["user"] = self._owner
+        return super().create(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        self._require_scope()
+        if self._owner is not None:
+            for obj in objs:
+                obj.user = self._owner
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        self._require_scope()
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    # The door.
+
+    def for_user(self, user) -> "TaskQuerySet":
+        if user is None or not user.is_authenticated:
+            raise UnscopedQueryError("Tasks can only be scoped to a signed-in user.")
+        scoped = self.filter(user=user)
+        scoped._scoped = True
+        scoped._owner = user
+        return scoped
+
+    # Filters.
+
+    def active(self) -> "TaskQuerySet":
+        return self.filter(completed=False)
+
+    def completed(self) -> "TaskQuerySet":
+        return self.filter(completed=True)
+
+    def with_status(self, status: str) -> "TaskQuerySet":
+        if status == "active":
+            return self.active()
+        if status == "completed":
+            return self.completed()
+        return self
+
+    def counts(self) -> dict[str, int]:
+        """All, active and completed tasks, counted in one query."""
+        return self.aggregate(
+            all=Count("pk"),
+            active=Count("pk", filter=Q(completed=False)),
+            completed=Count("pk", filter=Q(completed=True)),
+        )
+
+    # Domain verbs: each one SQL statement, race-free, and bumping updated_at.
+
+    def toggle(self, pk) -> int:
+        """Flip ``completed`` in one UPDATE; returns 1, or 0 if not found."""
+        return self.filter(pk=pk).update(
+            completed=~Q(completed=True), updated_at=timezone.now()
+        )
+
+    def complete_all(self) -> int:
+        return self.active().update(completed=True, updated_at=timezone.now())
+
+    def toggle_all(self) -> int:
+        """Complete every task; if all already were, make them all active."""
+        # One UPDATE: the subquery sees the rows as they were before it.
+        any_active = models.Exists(self.active().values("pk"))
+        return self.update(completed=any_active, updated_at=timezone.now())
+
+    def clear_completed(self) -> int:
+        deleted, _ = self.completed().delete()
+        return deleted
+
+    def bulk_complete(self, ids) -> int:
+        """Complete the caller's tasks among ``ids``; others are ignored."""
+        return self.filter(pk__in=ids).update(completed=True, updated_at=timezone.now())
+
+    def update_fields_if_unchanged(self, pk, version, **values) -> int:
+        """Update a task only if ``updated_at`` still equals ``version``.
+
+        Returns 1 on success and 0 if the task is gone or changed since the
+        caller read it: a lost update is detected by the database, in the same
+        statement that would have written it.
+        """
+        return self.filter(pk=pk, updated_at=version).update(
+            **values, updated_at=timezone.now()
+        )
+
+    def transfer_to(self, new_owner) -> int:
+        """Give these tasks to ``new_owner``; one UPDATE, so all or none."""
+        return self.update(user=new_owner, updated_at=timezone.now())
+
+
+class TaskManager(models.Manager.from_queryset(TaskQuerySet)):
+    """``Task.objects``: every query must go through ``for_user()``."""
+
+
+class UnscopedTaskManager(models.Manager.from_queryset(TaskQuerySet)):
+    """``Task.unscoped``: every user's tasks, for the admin and commands only."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        queryset._scoped = True
+        return queryset

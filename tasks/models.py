@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
+from django.db import models
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.urls import reverse
+from django.utils import timezone
+
+from .managers import TaskManager, UnscopedTaskManager
+
+TITLE_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 2000
+
+
+class Task(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        verbose_name="owner",
+        # Indexed as the first column of both composite indexes below.
+        db_index=False,
+    )
+    title = models.CharField(
+        max_length=TITLE_MAX_LENGTH,
+        validators=[ProhibitNullCharactersValidator()],
+    )
+    description = models.TextField(
+        blank=True,
+        default="",
+        validators=[
+            MaxLengthValidator(DESCRIPTION_MAX_LENGTH),
+            ProhibitNullCharactersValidator(),
+        ],
+    )
+    completed = models.BooleanField(default=False)
+    # Stamped by the model layer (save() and the queryset verbs), not by the
+    # database's clock: updated_at is also the version an edit form sends back,
+    # so it must round-trip exactly, and SQLite's own clock keeps only
+    # milliseconds in a text format of its own.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # The first manager is Django's default: generic code (get_object_or_404 on
+    # the model, dumpdata, related managers) then fails closed, unscoped.
+    objects = TaskManager()
+    unscoped = UnscopedTaskManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list page: one user's tasks, newest first, optionally by status;
+            # the counters scan the same index.
+            models.Index(
+                fields=["user", "completed", "-created_at", "-id"],
+                name="task_user_status_idx",
+            ),
+            models.Index(
+                fields=["user", "-created_at", "-id"], name="task_user_recent_idx"
+            ),
+        ]
+        constraints = [
+            # Also enforced where the database allows: SQLite ignores VARCHAR
+            # lengths, and a row written by hand must not break the pages.
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("title")), 0),
+                name="task_title_not_blank",
+                violation_error_code="blank",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("title"), TITLE_MAX_LENGTH),
+                name="task_title_max_length",
+                violation_error_code="max_length",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(
+                    Length("description"), DESCRIPTION_MAX_LENGTH
+                ),
+                name="task_description_max_length",
+                violation_error_code="max_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            self.updated_at = self.created_at
+        else:
+            self.updated_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("tasks:detail", args=[self.pk])

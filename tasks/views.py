@@ -1,0 +1,148 @@
+"""The task pages: thin function views over the scoped queryset.
+
+Each view starts from ``Task.objects.for_user(request.user)``, so the owner
+rule lives in one place. Writes are single statements whose row count says
+whether the task was the user's: 0 rows is a 404, and nothing changed.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .forms import TaskEditForm, TaskForm
+from .models import Task
+
+PAGE_SIZE = 50
+
+
+def pluralize_task(count: int) -> str:
+    return "task" if count == 1 else "tasks"
+
+
+STATUSES = ("all", "active", "completed")
+
+
+def _tasks(request: HttpRequest):
+    return Task.objects.for_user(request.user)
+
+
+def _next_url(request: HttpRequest, default: str = "tasks:list") -> str:
+    """Where to go back to: a same-site ``next`` path, or the list."""
+    url = request.POST.get("next") or request.GET.get("next")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+@require_GET
+def task_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status")
+    if status not in STATUSES:
+        status = "all"
+    tasks = _tasks(request)
+    counts = tasks.counts()
+    paginator = Paginator(tasks.with_status(status), PAGE_SIZE)
+    # The counts query already knows the total: don't let the paginator ask.
+    paginator.count = counts[status]
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tasks/task_list.html",
+        {
+            "page": page,
+            "tasks": page.object_list,
+            "counts": counts,
+            "status": status,
+            "statuses": STATUSES,
+            "form": TaskForm(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def task_create(request: HttpRequest) -> HttpResponse:
+    form = TaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        task = _tasks(request).create(**form.cleaned_data)
+        messages.success(request, f"Added “{task.title}”.")
+        return redirect(_next_url(request))
+    return render(request, "tasks/task_form.html", {"form": form})
+
+
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(_tasks(request), pk=pk)
+    return render(request, "tasks/task_detail.html", {"task": task})
+
+
+@require_http_methods(["GET", "POST"])
+def task_update(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "GET":
+        task = get_object_or_404(_tasks(request), pk=pk)
+        form = TaskEditForm.for_task(task)
+        return render(request, "tasks/task_form.html", {"form": form, "task": task})
+
+    form = TaskEditForm(request.POST)
+    if form.is_valid():
+        values = form.cleaned_data
+        version = values.pop("version")
+        if _tasks(request).update_fields_if_unchanged(pk, version, **values):
+            messages.success(request, f"Saved “{values['title']}”.")
+            return redirect(_next_url(request))
+    task = get_object_or_404(_tasks(request), pk=pk)
+    conflict = form.is_valid()  # valid, yet not saved: someone changed it first
+    if conflict:
+        # Keep what the user typed, but let the next save go through on purpose.
+        data = request.POST.copy()
+        data["version"] = task.updated_at.isoformat()
+        form = TaskEditForm(data)
+        form.add_error(
+            None,
+            "This task was changed somewhere else after you opened it. Nothing "
+            "was overwritten: compare with the saved version below, then save "
+            "again to keep your changes.",
+        )
+    return render(
+        request,
+        "tasks/task_form.html",
+        {"form": form, "task": task, "conflict": conflict},
+    )
+
+
+@require_POST
+def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    if not _tasks(request).toggle(pk):
+        raise Http404
+    messages.success(request, "Task updated.")
+    return redirect(_next_url(request))
+
+
+@require_http_methods(["GET", "POST"])
+def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "GET":
+        task = get_object_or_404(_tasks(request), pk=pk)
+        return render(request, "tasks/task_confirm_delete.html", {"task": task})
+    deleted, _ = _tasks(request).filter(pk=pk).delete()
+    if not deleted:
+        raise Http404
+    messages.success(request, "Task deleted.")
+    return redirect(_next_url(request))
+
+
+@require_POST
+def task_toggle_all(request: HttpRequest) -> HttpResponse:
+    _tasks(request).toggle_all()
+    messages.success(request, "Updated all tasks.")
+    return redirect(_next_url(request))
+
+
+@require_POST
+def task_clear_completed(request: HttpRequest) -> HttpResponse:
+    count = _tasks(request).clear_completed()
+    messages.success(request, f"Cleared {count} completed {pluralize_task(count)}.")
+    return redirect(_next_url(request))

@@ -1,0 +1,20 @@
+"""Test settings: the production settings, on the test database, with the few
+differences tests really need."""
+
+import os
+
+# Tests run with DEBUG off, like production, so they need some secret key.
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+
+from todoproject.settings import *  # noqa: F403
+from todoproject.settings import DATABASE_URL_TEST, _database
+
+DATABASES = {
+    "default": _database("DATABASE_URL_TEST", DATABASE_URL_TEST or "sqlite://:memory:")
+}
+
+# Argon2 is deliberately slow; tests log users in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The test client speaks plain HTTP; HTTPS redirects are tested explicitly.
+SECURE_SSL_REDIRECT = False

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from todoproject import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="tasks:list"), name="home"),
+    path("tasks/", include("tasks.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("health/db", views.health_db, name="health-db"),
+]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
