@@ -94,6 +94,7 @@ class TaskQuerySet(models.QuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         self._require_scope()
+        objs = list(objs)
         if self._owner is not None:
             for obj in objs:
                 obj.user = self._owner
