@@ -1,7 +1,9 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import models
-from django.db.models.functions import Length, Trim
+from django.db.models import Func
+from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -10,6 +12,29 @@ from .managers import TaskManager, UnscopedTaskManager
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
+
+
+def validate_not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("This field cannot be blank.", code="blank")
+
+
+class TrimWhitespace(Func):
+    """TRIM of spaces, tabs and line breaks (Django's Trim removes spaces only)."""
+
+    function = "BTRIM"
+    template = "%(function)s(%(expressions)s, ' ' || CHR(9) || CHR(10) || CHR(13))"
+    output_field = models.CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            function="TRIM",
+            template="%(function)s(%(expressions)s, "
+            "' ' || CHAR(9) || CHAR(10) || CHAR(13))",
+            **extra_context,
+        )
 
 
 class Task(models.Model):
@@ -23,7 +48,7 @@ class Task(models.Model):
     )
     title = models.CharField(
         max_length=TITLE_MAX_LENGTH,
-        validators=[ProhibitNullCharactersValidator()],
+        validators=[validate_not_blank, ProhibitNullCharactersValidator()],
     )
     description = models.TextField(
         blank=True,
@@ -63,7 +88,7 @@ class Task(models.Model):
             # Also enforced where the database allows: SQLite ignores VARCHAR
             # lengths, and a row written by hand must not break the pages.
             models.CheckConstraint(
-                condition=GreaterThan(Length(Trim("title")), 0),
+                condition=GreaterThan(Length(TrimWhitespace("title")), 0),
                 name="task_title_not_blank",
                 violation_error_code="blank",
             ),

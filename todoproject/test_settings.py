@@ -16,5 +16,12 @@ DATABASES = {
 # Argon2 is deliberately slow; tests log users in hundreds of times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# Tests serve static files from the source folders, without collectstatic.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+
 # The test client speaks plain HTTP; HTTPS redirects are tested explicitly.
 SECURE_SSL_REDIRECT = False

@@ -1,0 +1,231 @@
+"""The scoped manager: the one door to tasks, and the verbs behind it."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from tasks.managers import UnscopedQueryError
+from tasks.models import Task
+from tests.conftest import make_tasks
+
+pytestmark = pytest.mark.django_db
+
+UNSCOPED_EVALUATIONS = {
+    "iteration": lambda qs: list(qs),
+    "len": lambda qs: len(qs),
+    "bool": lambda qs: bool(qs),
+    "index": lambda qs: qs[0],
+    "get": lambda qs: qs.get(pk=1),
+    "count": lambda qs: qs.count(),
+    "exists": lambda qs: qs.exists(),
+    "first": lambda qs: qs.first(),
+    "last": lambda qs: qs.last(),
+    "latest": lambda qs: qs.latest("created_at"),
+    "update": lambda qs: qs.update(completed=True),
+    "delete": lambda qs: qs.delete(),
+    "aggregate": lambda qs: qs.aggregate(n=__import__("django").db.models.Count("pk")),
+    "values": lambda qs: list(qs.values("title")),
+    "values_list": lambda qs: list(qs.values_list("title", flat=True)),
+    "in_bulk": lambda qs: qs.in_bulk(),
+    "in_bulk_ids": lambda qs: qs.in_bulk([1, 2]),
+    "iterator": lambda qs: list(qs.iterator()),
+    "filter_then_iterate": lambda qs: list(qs.filter(completed=False)),
+    "manual_owner_filter": lambda qs: list(qs.filter(user_id=1)),
+    "get_or_create": lambda qs: qs.get_or_create(title="x"),
+    "create": lambda qs: qs.create(title="x"),
+    "contains": lambda qs: qs.contains(Task(pk=1)),
+    "explain": lambda qs: qs.explain(),
+    "dates": lambda qs: list(qs.dates("created_at", "day")),
+    "counts": lambda qs: qs.counts(),
+    "toggle": lambda qs: qs.toggle(1),
+}
+
+
+@pytest.mark.parametrize(
+    "evaluate", UNSCOPED_EVALUATIONS.values(), ids=UNSCOPED_EVALUATIONS
+)
+def test_unscoped_task_query_raises_instead_of_returning_rows(
+    evaluate, task, other_task
+):
+    with pytest.raises(UnscopedQueryError):
+        evaluate(Task.objects.all())
+
+
+def test_unscoped_manager_method_raises(task):
+    with pytest.raises(UnscopedQueryError):
+        Task.objects.count()
+    with pytest.raises(UnscopedQueryError):
+        Task.objects.get(pk=task.pk)
+
+
+def test_related_manager_fails_closed(user, task):
+    with pytest.raises(UnscopedQueryError):
+        list(user.tasks.all())
+
+
+def test_for_user_refuses_anonymous_users():
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(UnscopedQueryError):
+        Task.objects.for_user(AnonymousUser())
+    with pytest.raises(UnscopedQueryError):
+        Task.objects.for_user(None)
+
+
+def test_for_user_returns_only_that_users_rows(user, other_user):
+    make_tasks(user, 3)
+    make_tasks(other_user, 2)
+    assert Task.objects.for_user(user).count() == 3
+    assert {t.user_id for t in Task.objects.for_user(user)} == {user.pk}
+    assert set(Task.objects.for_user(other_user).values_list("user", flat=True)) == {
+        other_user.pk
+    }
+
+
+def test_for_user_never_reaches_another_users_row(user, other_task):
+    tasks = Task.objects.for_user(user)
+    assert not tasks.filter(pk=other_task.pk).exists()
+    with pytest.raises(Task.DoesNotExist):
+        tasks.get(pk=other_task.pk)
+    assert tasks.toggle(other_task.pk) == 0
+    assert tasks.filter(pk=other_task.pk).update(title="stolen") == 0
+    assert tasks.filter(pk=other_task.pk).delete()[0] == 0
+    assert tasks.bulk_complete([other_task.pk]) == 0
+    assert tasks.complete_all() == 0
+    assert tasks.clear_completed() == 0
+    other_task.refresh_from_db()
+    assert other_task.title == "Bob's task"
+    assert other_task.completed is False
+
+
+def test_create_through_the_scope_sets_the_owner(user, other_user):
+    task = Task.objects.for_user(user).create(title="Mine", user=other_user)
+    assert task.user == user
+
+
+def test_unscoped_manager_sees_every_user(task, other_task):
+    assert set(Task.unscoped.values_list("pk", flat=True)) == {task.pk, other_task.pk}
+
+
+def test_toggle_is_one_statement_and_flips_completed(
+    user, task, django_assert_num_queries
+):
+    before = task.updated_at
+    with django_assert_num_queries(1):
+        assert Task.objects.for_user(user).toggle(task.pk) == 1
+    task.refresh_from_db()
+    assert task.completed is True
+    assert task.updated_at > before
+    Task.objects.for_user(user).toggle(task.pk)
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+def test_active_and_completed_filters(user):
+    make_tasks(user, 2)
+    make_tasks(user, 3, completed=True)
+    tasks = Task.objects.for_user(user)
+    assert tasks.active().count() == 2
+    assert tasks.completed().count() == 3
+    assert tasks.counts() == {"all": 5, "active": 2, "completed": 3}
+
+
+def test_counts_is_one_query(user, django_assert_num_queries):
+    make_tasks(user, 5)
+    with django_assert_num_queries(1):
+        Task.objects.for_user(user).counts()
+
+
+def test_toggle_all_completes_all_then_reactivates_all(user, other_task):
+    make_tasks(user, 2)
+    make_tasks(user, 1, completed=True)
+    tasks = Task.objects.for_user(user)
+    tasks.toggle_all()
+    assert tasks.active().count() == 0
+    tasks.toggle_all()
+    assert tasks.completed().count() == 0
+    other_task.refresh_from_db()
+    assert other_task.completed is False
+
+
+def test_complete_all_and_clear_completed(user):
+    make_tasks(user, 3)
+    tasks = Task.objects.for_user(user)
+    assert tasks.complete_all() == 3
+    assert tasks.clear_completed() == 3
+    assert tasks.count() == 0
+
+
+def test_bulk_complete_counts_only_the_callers_rows(user, other_task):
+    mine = make_tasks(user, 3)
+    ids = [mine[0].pk, mine[1].pk, other_task.pk, 987654]
+    assert Task.objects.for_user(user).bulk_complete(ids) == 2
+    other_task.refresh_from_db()
+    assert other_task.completed is False
+
+
+def test_transfer_moves_every_task_of_one_user(user, other_user):
+    make_tasks(user, 4)
+    moved = Task.unscoped.filter(user=user).transfer_to(other_user)
+    assert moved == 4
+    assert Task.objects.for_user(user).count() == 0
+    assert Task.objects.for_user(other_user).count() == 4
+
+
+def test_update_if_unchanged_refuses_a_stale_version(user, task):
+    tasks = Task.objects.for_user(user)
+    stale = task.updated_at
+    assert tasks.update_fields_if_unchanged(task.pk, stale, title="First") == 1
+    assert tasks.update_fields_if_unchanged(task.pk, stale, title="Second") == 0
+    task.refresh_from_db()
+    assert task.title == "First"
+
+
+def test_listing_order_is_newest_first_then_highest_id(user):
+    tasks = make_tasks(user, 3)
+    same_time = tasks[0].created_at
+    Task.unscoped.filter(pk__in=[t.pk for t in tasks]).update(created_at=same_time)
+    listed = list(Task.objects.for_user(user).values_list("pk", flat=True))
+    assert listed == sorted((t.pk for t in tasks), reverse=True)
+
+
+def test_large_iterator_loop_works_without_server_side_cursors(user):
+    # Under PgBouncer's transaction pooling a named (server-side) cursor would
+    # be lost between fetches; the settings disable them for .iterator().
+    make_tasks(user, 2500)
+    titles = [t.title for t in Task.objects.for_user(user).iterator(chunk_size=100)]
+    assert len(titles) == 2500
+
+
+def test_many_repeated_identical_queries_work(user, task):
+    # Prepared statements would collide across pooled server connections.
+    for _ in range(200):
+        assert Task.objects.for_user(user).filter(pk=task.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_toggles_compose_like_sequential_ones(user, task):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent writers")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def toggle():
+        try:
+            barrier.wait()
+            Task.objects.for_user(user).toggle(task.pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=toggle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    task.refresh_from_db()
+    assert task.completed is False
