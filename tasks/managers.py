@@ -6,8 +6,10 @@ user's rows in production. The admin and management commands that truly need
 every row use ``Task.unscoped``, by name.
 """
 
-from django.db import models
+from django.core.exceptions import EmptyResultSet
+from django.db import models, transaction
 from django.db.models import Count, Q
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 
@@ -144,6 +146,47 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(pk=pk).update(
             completed=~Q(completed=True), updated_at=timezone.now()
         )
+
+    def toggle_returning(self, pk):
+        """Flip ``completed`` and return the task as saved, or None if not found.
+
+        One ``UPDATE ... RETURNING`` statement (PostgreSQL, SQLite 3.35+): the
+        API answers a toggle with the task, and reading it back in a second
+        query would cost a round trip and could see a concurrent toggle's
+        result instead of this one's. Django 5.2 has no RETURNING for updates,
+        so the UPDATE is compiled by Django (the same statement as
+        ``toggle()``) and only the RETURNING clause is added here.
+        """
+        self._require_scope()
+        if self._owner is None:
+            raise UnscopedQueryError("toggle_returning() needs a for_user() queryset.")
+        query = self.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_values(
+            {"completed": ~Q(completed=True), "updated_at": timezone.now()}
+        )
+        compiler = query.get_compiler(self.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an id outside the column's range matches nothing
+            return None
+        opts = self.model._meta
+        fields = opts.concrete_fields
+        connection = compiler.connection
+        returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"{sql} RETURNING {returning}", params)
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        # The backend's converters turn SQLite's text and integers back into
+        # datetimes and booleans, as a SELECT would.
+        columns = [field.get_col(opts.db_table) for field in fields]
+        converters = compiler.get_converters(columns)
+        (row,) = compiler.apply_converters(rows, converters)
+        return self.model.from_db(self.db, [field.attname for field in fields], row)
 
     def complete_all(self) -> int:
         return self.active().update(completed=True, updated_at=timezone.now())

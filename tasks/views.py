@@ -7,7 +7,7 @@ whether the task was the user's: 0 rows is a 404, and nothing changed.
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -74,9 +74,12 @@ def task_create(request: HttpRequest) -> HttpResponse:
     return render(request, "tasks/task_form.html", {"form": form})
 
 
-@require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # Ownership first, method second: for another user's id, any method is a
+    # 404, so the answer never reveals that the id exists.
     task = get_object_or_404(_tasks(request), pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return render(request, "tasks/task_detail.html", {"task": task})
 
 

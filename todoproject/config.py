@@ -52,6 +52,13 @@ def string(name: str, default: str | None = None) -> str | None:
     return _raw(name) or default
 
 
+def choice(name: str, default: str, choices: list[str]) -> str:
+    value = (_raw(name) or default).upper()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}.")
+    return value
+
+
 def csv(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None:

@@ -1,0 +1,135 @@
+"""The JSON shapes of the task API, as the OpenAPI schema publishes them.
+
+Types are checked here; the text rules (trimming, lengths, NUL) are checked by
+``TaskForm``, the same rules the HTML forms use. The limits and patterns below
+repeat those rules in the schema so that clients and schema-driven tests know
+them; they must describe what the form enforces, not add to it.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StrictInt
+from pydantic_core import PydanticCustomError
+
+from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+
+# The largest id a bigint primary key can hold; larger numbers are no task's.
+MAX_ID = 2**63 - 1
+MAX_LIMIT = 100
+MAX_BULK_IDS = 1000
+
+# What TaskForm accepts, as JSON Schema patterns: no NUL anywhere and, for a
+# title, something besides white space (the form trims it first).
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK_NO_NUL = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def _encodable(value: str) -> str:
+    # json.loads accepts "\ud800", a lone surrogate no database can store
+    # as UTF-8; refuse it here rather than fail on INSERT.
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "string_unicode", "Text must be valid Unicode (no lone surrogates)."
+        ) from None
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    # Query strings are text; pydantic would also take "1", "yes", "on"...
+    # The contract allows exactly two spellings.
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    if isinstance(value, bool):
+        return value
+    raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'.")
+
+
+Title = Annotated[
+    str,
+    AfterValidator(_encodable),
+    Field(
+        max_length=TITLE_MAX_LENGTH,
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK_NO_NUL},
+        description="1 to 200 characters once surrounding white space is trimmed.",
+    ),
+]
+Description = Annotated[
+    str,
+    AfterValidator(_encodable),
+    Field(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        json_schema_extra={"pattern": NO_NUL},
+        description="At most 2,000 characters, trimmed.",
+    ),
+]
+CompletedQuery = Annotated[bool, BeforeValidator(_true_or_false)]
+TaskId = Annotated[StrictInt, Field(description="A task id; others' ids are ignored.")]
+
+
+def _no_null_defaults(schema: dict) -> None:
+    # Fields whose None default means "not sent": the schema should say they
+    # may be left out, not that null is a value (only description takes null).
+    for name, field in schema["properties"].items():
+        if field.get("default", ...) is None and name != "description":
+            del field["default"]
+
+
+class TaskIn(Schema):
+    title: Title
+    description: Description | None = Field(
+        default=None, description="Optional; null or absent is stored as ''."
+    )
+
+
+class TaskPatch(Schema):
+    """Any subset of the fields; the ones left out keep their values."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
+
+    title: Title = None
+    description: Description | None = Field(
+        default=None, description="null clears it (stored as '')."
+    )
+    completed: StrictBool = None
+
+
+class TaskOut(Schema):
+    id: int
+    title: str
+    description: str = Field(
+        description="Always a string: '' when the task has no description."
+    )
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class BulkCompleteIn(Schema):
+    task_ids: list[TaskId] = Field(max_length=MAX_BULK_IDS)
+
+
+class BulkCompleteOut(Schema):
+    updated: int = Field(description="How many of the ids were the caller's tasks.")
+
+
+class Detail(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    type: str = Field(description="A machine-readable error code.")
+    loc: list[str | int] = Field(
+        description='Where the error is, e.g. ["body", "payload", "title"] '
+        'or ["query", "limit"].'
+    )
+    msg: str
+
+
+class ValidationErrors(Schema):
+    detail: list[FieldError]

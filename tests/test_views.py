@@ -1,0 +1,490 @@
+"""The browser pages of the contract: every URL, its methods, and its budget."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tasks.models import Task
+from tests.conftest import PASSWORD, make_tasks
+
+pytestmark = pytest.mark.django_db
+
+# Every per-task URL, with the methods it answers.
+TASK_URLS = {
+    "/tasks/{pk}/": ["GET"],
+    "/tasks/{pk}/edit/": ["GET", "POST"],
+    "/tasks/{pk}/toggle/": ["POST"],
+    "/tasks/{pk}/delete/": ["GET", "POST"],
+}
+PAGES = [
+    "/tasks/",
+    "/tasks/new/",
+    "/accounts/",
+    "/accounts/tokens/",
+    "/accounts/export.json",
+    "/accounts/export.csv",
+    "/accounts/delete/",
+]
+POST_ONLY = ["/tasks/toggle-all/", "/tasks/clear-completed/", "/accounts/logout/"]
+
+
+def version_of(response) -> str:
+    return re.search(r'name="version" value="([^"]+)"', response.content.decode())[1]
+
+
+# --- Anonymous visitors ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/tasks/1/", "/tasks/1/edit/"])
+def test_anonymous_get_redirects_to_login_with_next(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={path}"
+
+
+def test_anonymous_post_changes_nothing(client, task):
+    response = client.post(f"/tasks/{task.pk}/toggle/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+def test_root_redirects_to_the_task_list(alice_client):
+    response = alice_client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+
+
+def test_login_and_signup_pages_are_public(client):
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/accounts/signup/").status_code == 200
+
+
+# --- Signup, login, logout ----------------------------------------------------
+
+
+def test_signup_creates_the_account_logs_in_and_lands_on_tasks(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "carol", "password1": PASSWORD, "password2": PASSWORD},
+        follow=True,
+    )
+    assert response.redirect_chain == [("/tasks/", 302)]
+    assert response.context["user"].username == "carol"
+    assert "Welcome" in response.content.decode()
+
+
+def test_signup_with_a_weak_or_mismatched_password_shows_errors_and_saves_nothing(
+    client,
+):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "carol", "password1": "123", "password2": "1234"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["password2"]
+    assert not get_user_model().objects.filter(username="carol").exists()
+
+
+def test_login_redirects_to_next(client, user):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": "/tasks/?status=active"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/?status=active"
+
+
+def test_login_ignores_an_offsite_next(client, user):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/tasks/"
+
+
+def test_wrong_password_shows_an_error(client, user):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "x"})
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+
+
+def test_logout_is_a_post_that_ends_the_session(alice_client):
+    assert alice_client.get("/accounts/logout/").status_code == 405
+    response = alice_client.post("/accounts/logout/")
+    assert response["Location"] == "/accounts/login/"
+    assert alice_client.get("/tasks/").status_code == 302
+
+
+def test_logout_revokes_the_session_server_side(client, user):
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    stolen = Client()
+    stolen.cookies = client.cookies  # the same cookie, e.g. copied by an attacker
+    client.post("/accounts/logout/")
+    assert stolen.get("/tasks/").status_code == 302
+
+
+# --- The list page ----------------------------------------------------------------
+
+
+def test_list_shows_only_my_tasks_newest_first(alice_client, user, other_task):
+    first = Task.objects.for_user(user).create(title="First")
+    second = Task.objects.for_user(user).create(title="Second")
+    response = alice_client.get("/tasks/")
+    assert list(response.context["tasks"]) == [second, first]
+    assert "Bob&#x27;s task" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("active", "text"), [(1, "1</strong> item left"), (3, "3</strong> items left")]
+)
+def test_counter_says_item_or_items_left(alice_client, user, active, text):
+    make_tasks(user, active)
+    make_tasks(user, 2, completed=True)
+    assert text in alice_client.get("/tasks/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("all", 5), ("active", 2), ("completed", 3), ("bogus", 5), ("", 5)],
+)
+def test_status_filter(alice_client, user, status, expected):
+    make_tasks(user, 2)
+    make_tasks(user, 3, completed=True)
+    response = alice_client.get("/tasks/", {"status": status})
+    assert response.status_code == 200
+    assert len(response.context["tasks"]) == expected
+
+
+def test_filter_links_mark_the_current_one(alice_client, task):
+    body = alice_client.get("/tasks/?status=active").content.decode()
+    assert '<a href="?status=active" aria-current="page">Active</a>' in body
+
+
+def test_list_paginates_fifty_a_page(alice_client, user):
+    make_tasks(user, 120)
+    response = alice_client.get("/tasks/", {"page": 3})
+    assert len(response.context["tasks"]) == 20
+    assert response.context["page"].paginator.num_pages == 3
+    assert "Page 3 of 3" in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999", "1e9", "9" * 30])
+def test_bad_page_numbers_still_render_a_page(alice_client, user, page):
+    make_tasks(user, 60)
+    assert alice_client.get("/tasks/", {"page": page}).status_code == 200
+
+
+def test_clear_completed_is_offered_only_when_something_is_completed(
+    alice_client, user
+):
+    make_tasks(user, 1)
+    assert "Clear completed" not in alice_client.get("/tasks/").content.decode()
+    make_tasks(user, 1, completed=True)
+    assert "Clear completed (1)" in alice_client.get("/tasks/").content.decode()
+
+
+def test_list_links_to_api_tokens_and_every_input_has_a_label(alice_client, task):
+    body = alice_client.get("/tasks/").content.decode()
+    assert 'href="/accounts/tokens/"' in body
+    assert '<label for="new-title">' in body
+
+
+# --- Create -----------------------------------------------------------------------
+
+
+def test_create_trims_saves_and_redirects_with_a_message(alice_client, user):
+    response = alice_client.post(
+        "/tasks/new/", {"title": "  Buy milk ", "description": "2 litres"}, follow=True
+    )
+    assert response.redirect_chain == [("/tasks/", 302)]
+    task = Task.objects.for_user(user).get()
+    assert (task.title, task.description) == ("Buy milk", "2 litres")
+    assert "Added “Buy milk”." in response.content.decode()
+
+
+def test_create_returns_to_a_safe_next(alice_client):
+    response = alice_client.post(
+        "/tasks/new/", {"title": "x", "next": "/tasks/?status=active"}
+    )
+    assert response["Location"] == "/tasks/?status=active"
+    response = alice_client.post("/tasks/new/", {"title": "y", "next": "//evil.com/"})
+    assert response["Location"] == "/tasks/"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"title": ""},
+        {"title": "   "},
+        {"title": "x" * 201},
+        {"title": "ok", "description": "x" * 2001},
+        {"title": "nul\x00"},
+    ],
+    ids=["empty", "blank", "long_title", "long_description", "nul"],
+)
+def test_create_with_bad_input_rerenders_errors_and_saves_nothing(
+    alice_client, user, data
+):
+    response = alice_client.post("/tasks/new/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert 'class="error"' in response.content.decode()
+    assert Task.objects.for_user(user).count() == 0
+
+
+def test_user_text_is_escaped(alice_client, user):
+    Task.objects.for_user(user).create(title="<script>alert(1)</script>")
+    body = alice_client.get("/tasks/").content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+# --- Detail, edit ---------------------------------------------------------------
+
+
+def test_detail_shows_the_task(alice_client, task):
+    response = alice_client.get(f"/tasks/{task.pk}/")
+    assert response.status_code == 200
+    assert response.context["task"] == task
+
+
+def test_edit_updates_and_redirects(alice_client, task):
+    version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/",
+        {
+            "title": "New title",
+            "description": "d",
+            "completed": "on",
+            "version": version,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+    task.refresh_from_db()
+    assert (task.title, task.description, task.completed) == ("New title", "d", True)
+
+
+def test_edit_with_bad_input_rerenders_and_changes_nothing(alice_client, task):
+    version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/", {"title": " ", "version": version}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["title"]
+    task.refresh_from_db()
+    assert task.title == "Alice's task"
+
+
+def test_edit_of_a_task_changed_meanwhile_overwrites_nothing(alice_client, user, task):
+    version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
+    Task.objects.for_user(user).filter(pk=task.pk).update(title="Changed elsewhere")
+    Task.objects.for_user(user).toggle(task.pk)  # moves updated_at
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/", {"title": "Mine", "version": version}
+    )
+    assert response.status_code == 200
+    assert response.context["conflict"] is True
+    body = response.content.decode()
+    assert "changed somewhere else" in body
+    assert "Changed elsewhere" in body  # the saved version, shown to compare
+    task.refresh_from_db()
+    assert task.title == "Changed elsewhere"
+    # Saving again, on purpose, goes through.
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/",
+        {"title": "Mine", "version": version_of(response)},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.title == "Mine"
+
+
+# --- Toggle, delete, toggle-all, clear-completed -----------------------------------
+
+
+def test_toggle_flips_and_returns_to_next(alice_client, task):
+    response = alice_client.post(
+        f"/tasks/{task.pk}/toggle/", {"next": "/tasks/?status=active&page=2"}
+    )
+    assert response["Location"] == "/tasks/?status=active&page=2"
+    task.refresh_from_db()
+    assert task.completed is True
+
+
+def test_toggle_ignores_an_offsite_next(alice_client, task):
+    response = alice_client.post(
+        f"/tasks/{task.pk}/toggle/", {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/tasks/"
+
+
+def test_delete_asks_to_confirm_then_deletes(alice_client, user, task):
+    response = alice_client.get(f"/tasks/{task.pk}/delete/")
+    assert response.status_code == 200
+    assert "cannot be undone" in response.content.decode()
+    assert Task.objects.for_user(user).exists()
+    response = alice_client.post(f"/tasks/{task.pk}/delete/", follow=True)
+    assert response.redirect_chain == [("/tasks/", 302)]
+    assert "Task deleted." in response.content.decode()
+    assert not Task.objects.for_user(user).exists()
+
+
+def test_toggle_all_and_clear_completed(alice_client, user, other_task):
+    make_tasks(user, 3)
+    alice_client.post("/tasks/toggle-all/")
+    assert Task.objects.for_user(user).active().count() == 0
+    alice_client.post("/tasks/toggle-all/")
+    assert Task.objects.for_user(user).completed().count() == 0
+    alice_client.post("/tasks/toggle-all/")
+    response = alice_client.post("/tasks/clear-completed/", follow=True)
+    assert "Cleared 3 completed tasks." in response.content.decode()
+    assert Task.objects.for_user(user).count() == 0
+    assert Task.objects.for_user(other_task.user).count() == 1
+
+
+# --- Another user's ids: 404, nothing changed ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [(path, method) for path, methods in TASK_URLS.items() for method in methods],
+)
+def test_another_users_task_is_404_and_changes_nothing(
+    alice_client, other_task, path, method
+):
+    url = path.format(pk=other_task.pk)
+    data = {"title": "stolen", "description": "", "completed": "on"}
+    if method == "POST":
+        data["version"] = other_task.updated_at.isoformat()
+    response = getattr(alice_client, method.lower())(url, data)
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    fresh = Task.objects.for_user(other_task.user).get(pk=other_task.pk)
+    assert (fresh.title, fresh.completed, fresh.updated_at) == (
+        "Bob's task",
+        False,
+        other_task.updated_at,
+    )
+
+
+@pytest.mark.parametrize("path", TASK_URLS)
+def test_missing_task_is_404(alice_client, path):
+    get_status = alice_client.get(path.format(pk=999999)).status_code
+    assert get_status == (404 if "GET" in TASK_URLS[path] else 405)
+    assert alice_client.post(path.format(pk=999999)).status_code == 404
+
+
+def test_post_to_my_task_detail_is_405(alice_client, task):
+    assert alice_client.post(f"/tasks/{task.pk}/").status_code == 405
+
+
+def test_huge_task_id_is_404_not_a_server_error(alice_client):
+    assert alice_client.get(f"/tasks/{'9' * 40}/").status_code == 404
+    assert alice_client.post(f"/tasks/{'9' * 40}/toggle/").status_code == 404
+
+
+# --- Methods and CSRF ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/tasks/{pk}/toggle/", *POST_ONLY])
+def test_get_to_a_post_only_url_is_405_with_a_page(alice_client, task, path):
+    response = alice_client.get(path.format(pk=task.pk))
+    assert response.status_code == 405
+    assert response["Allow"].startswith("POST")
+    assert "Not allowed" in response.content.decode()
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tasks/new/",
+        "/tasks/{pk}/edit/",
+        "/tasks/{pk}/toggle/",
+        "/tasks/{pk}/delete/",
+        "/tasks/toggle-all/",
+        "/tasks/clear-completed/",
+        "/accounts/delete/",
+        "/accounts/tokens/",
+        "/accounts/logout/",
+    ],
+)
+def test_post_without_csrf_token_is_403_and_changes_nothing(user, task, path):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(
+        path.format(pk=task.pk), {"title": "x", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "Form expired" in response.content.decode()
+    task.refresh_from_db()
+    assert (task.title, task.completed) == ("Alice's task", False)
+    assert Task.objects.for_user(user).count() == 1
+
+
+# --- Query budgets ----------------------------------------------------------------
+# With 60 tasks present, so that a per-row query (an N+1) would show.
+
+
+@pytest.fixture
+def sixty_tasks(user):
+    make_tasks(user, 40)
+    return make_tasks(user, 20, completed=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?status=active", "?status=completed", "?page=2", "?status=all&page=2"],
+)
+def test_list_page_budget_is_three_queries(
+    alice_client, sixty_tasks, django_assert_max_num_queries, query
+):
+    # Session with its user, the three counters, the page's rows.
+    with django_assert_max_num_queries(3):
+        response = alice_client.get("/tasks/" + query)
+    assert response.status_code == 200
+
+
+def test_list_query_count_does_not_grow_with_tasks(
+    alice_client, user, django_assert_num_queries
+):
+    make_tasks(user, 5)
+    with django_assert_num_queries(3):
+        alice_client.get("/tasks/")
+    make_tasks(user, 60)
+    with django_assert_num_queries(3):
+        alice_client.get("/tasks/")
+
+
+def test_write_budgets_are_two_queries(
+    alice_client, sixty_tasks, django_assert_max_num_queries
+):
+    task = sixty_tasks[0]
+    with django_assert_max_num_queries(2):
+        assert alice_client.post(f"/tasks/{task.pk}/toggle/").status_code == 302
+    with django_assert_max_num_queries(2):
+        assert alice_client.post("/tasks/new/", {"title": "x"}).status_code == 302
+    version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
+    with django_assert_max_num_queries(2):
+        response = alice_client.post(
+            f"/tasks/{task.pk}/edit/", {"title": "y", "version": version}
+        )
+        assert response.status_code == 302
+    with django_assert_max_num_queries(2):
+        assert alice_client.post(f"/tasks/{task.pk}/delete/").status_code == 302
+
+
+def test_other_page_budgets(alice_client, task, django_assert_max_num_queries):
+    for path in [f"/tasks/{task.pk}/", f"/tasks/{task.pk}/edit/", "/tasks/new/"]:
+        with django_assert_max_num_queries(2):
+            assert alice_client.get(path).status_code == 200
+    with django_assert_max_num_queries(2):
+        assert alice_client.post("/tasks/toggle-all/").status_code == 302
+    with django_assert_max_num_queries(2):
+        assert alice_client.post("/tasks/clear-completed/").status_code == 302
