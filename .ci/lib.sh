@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the .ci scripts; sourced, never run.
 
 ci_log() { printf '%s\n' "[ci] $*" >&2; }

@@ -16,10 +16,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 port=${CI_PG_PORT:-5432}
 host=127.0.0.1
 
-# The cluster listening on that port, as "version name datadir"; pg_lsclusters
-# reads the configuration, so it answers with the server down too.
-read -r version name datadir < <(
-    pg_lsclusters --no-header | awk -v p="$port" '$3 == p {print $1, $2, $6; exit}'
+# The cluster configured for that port; pg_lsclusters reads the configuration,
+# so it answers with the server down too.
+read -r version name < <(
+    pg_lsclusters --no-header | awk -v p="$port" '$3 == p {print $1, $2; exit}'
 ) || ci_die "no PostgreSQL cluster is configured for port $port (pg_lsclusters)"
 
 # Under the cluster's configuration directory rather than the data directory:
