@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    StrictBool,
+    StrictInt,
+)
 from pydantic_core import PydanticCustomError
 
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -72,26 +78,23 @@ CompletedQuery = Annotated[bool, BeforeValidator(_true_or_false)]
 TaskId = Annotated[StrictInt, Field(description="A task id; others' ids are ignored.")]
 
 
-def _no_null_defaults(schema: dict) -> None:
-    # Fields whose None default means "not sent": the schema should say they
-    # may be left out, not that null is a value (only description takes null).
-    for name, field in schema["properties"].items():
-        if field.get("default", ...) is None and name != "description":
-            del field["default"]
+# Request bodies are plain pydantic models: ninja's Schema also reads
+# attributes off whatever it is given (it is made for ORM objects), so it would
+# turn the JSON string "title" into {"title": "Title"} via str.title().
 
 
-class TaskIn(Schema):
+class TaskIn(BaseModel):
     title: Title
     description: Description | None = Field(
         default=None, description="Optional; null or absent is stored as ''."
     )
 
 
-class TaskPatch(Schema):
+class TaskPatch(BaseModel):
     """Any subset of the fields; the ones left out keep their values."""
 
-    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
-
+    # None means "not sent"; null itself is refused (only description takes
+    # it), and ninja leaves these None defaults out of the schema.
     title: Title = None
     description: Description | None = Field(
         default=None, description="null clears it (stored as '')."
@@ -110,7 +113,7 @@ class TaskOut(Schema):
     updated_at: datetime
 
 
-class BulkCompleteIn(Schema):
+class BulkCompleteIn(BaseModel):
     task_ids: list[TaskId] = Field(max_length=MAX_BULK_IDS)
 
 

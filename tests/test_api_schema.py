@@ -1,0 +1,80 @@
+"""Property-based tests of the JSON API against its own OpenAPI schema.
+
+Schemathesis generates requests from /api/openapi.json, valid and invalid,
+sends them through the WSGI application with a personal access token, and
+checks every answer: never a 5xx, a documented status code, a body that
+matches the documented schema, invalid input rejected, valid input accepted.
+"""
+
+import pytest
+import schemathesis
+from django.test import override_settings
+from hypothesis import HealthCheck, settings
+
+from accounts.models import AccessToken
+from tasks.models import Task
+from tests.conftest import make_tasks
+from todoproject.wsgi import application
+
+# Schemathesis calls the WSGI application as a server would, and at the end
+# of each request Django closes connections it thinks stale; on PostgreSQL
+# that would end a test wrapped in a transaction. So these tests commit, and
+# the tables are emptied afterwards.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Schemathesis calls the application as http://localhost/. Fetching the
+# schema needs no database, so it can happen at collection.
+HOST = "localhost"
+with override_settings(ALLOWED_HOSTS=[HOST]):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+
+# Seven operations, 60 examples each, plus the explicit and coverage phases:
+# a few hundred requests in all, in well under a minute.
+EXAMPLES_PER_OPERATION = 60
+
+
+@pytest.fixture(autouse=True)
+def allowed_host(settings):
+    settings.ALLOWED_HOSTS = [HOST]
+
+
+@pytest.fixture
+def token(user) -> str:
+    _, raw = AccessToken.objects.issue(user, "schemathesis")
+    return raw
+
+
+@pytest.fixture
+def task_ids(user, other_user) -> list[int]:
+    # Another user's task is there too: none of its ids may ever answer 200.
+    make_tasks(other_user, 2)
+    return [task.pk for task in make_tasks(user, 5)]
+
+
+def aim_at_existing_tasks(case, user, task_ids: list[int]) -> None:
+    """Point small generated ids at real tasks, so that the 200 answers are
+    exercised too and not only 404s; negative, huge and non-integer ids are
+    left as generated."""
+    task_id = case.path_parameters.get("task_id") if case.path_parameters else None
+    if not isinstance(task_id, int) or not 0 <= task_id < 1000:
+        return
+    tasks = Task.objects.for_user(user)
+    if not tasks.exists():  # DELETE cases use them up
+        task_ids[:] = [task.pk for task in make_tasks(user, 5)]
+    case.path_parameters["task_id"] = task_ids[task_id % len(task_ids)]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+def test_api_conforms_to_its_schema(case, user, token, task_ids):
+    aim_at_existing_tasks(case, user, task_ids)
+
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
