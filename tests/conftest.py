@@ -1,9 +1,25 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from tasks.models import Task
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_connection_pools(django_db_setup, django_db_blocker):
+    """Close PostgreSQL pools before the test database is dropped.
+
+    Connections that live-server threads returned to the pool would otherwise
+    keep the database busy, and dropping it would fail.
+    """
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            connection.close()
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
 
 
 @pytest.fixture

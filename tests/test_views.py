@@ -488,3 +488,26 @@ def test_other_page_budgets(alice_client, task, django_assert_max_num_queries):
         assert alice_client.post("/tasks/toggle-all/").status_code == 302
     with django_assert_max_num_queries(2):
         assert alice_client.post("/tasks/clear-completed/").status_code == 302
+
+
+def test_edit_page_from_the_list_keeps_next_and_returns_there(alice_client, task):
+    response = alice_client.get(
+        f"/tasks/{task.pk}/edit/?next=/tasks/%3Fstatus%3Dactive"
+    )
+    assert response.status_code == 200
+    assert 'name="next" value="/tasks/?status=active"' in response.content.decode()
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/",
+        {
+            "title": "t",
+            "version": version_of(response),
+            "next": "/tasks/?status=active",
+        },
+    )
+    assert response["Location"] == "/tasks/?status=active"
+
+
+def test_wrong_method_on_the_api_is_a_json_405(alice_client):
+    response = alice_client.put("/api/tasks")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method not allowed"}

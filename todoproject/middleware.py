@@ -26,10 +26,14 @@ class MethodNotAllowedPageMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code != 405 or response.streaming or response.content:
+        if response.status_code != 405 or response.streaming:
             return response
         if request.path.startswith("/api/"):
+            if response.get("Content-Type", "").startswith("application/json"):
+                return response
             page = JsonResponse({"detail": "Method not allowed"}, status=405)
+        elif response.content:
+            return response
         else:
             page = HttpResponse(loader.render_to_string("405.html"), status=405)
         page["Allow"] = response.get("Allow", "")

@@ -174,6 +174,11 @@ STORAGES = {
     },
 }
 
+# Run `manage.py collectstatic` when building a release. Should a file be
+# missing from the manifest, pages (the 500 and 503 pages above all) still
+# render, with the unhashed URL, instead of failing.
+WHITENOISE_MANIFEST_STRICT = False
+
 # --- Internationalisation -------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

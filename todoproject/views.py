@@ -6,6 +6,7 @@ user, the messages) would reach for it.
 """
 
 import sys
+from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -31,8 +32,21 @@ def health_db(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "healthy", "database": "connected"})
 
 
+FALLBACK_PAGE = (
+    "<!doctype html><title>Todo</title><h1>{title}</h1>"
+    "<p>Please try again in a moment.</p>"
+)
+
+
 def _page(template_name: str, status: int) -> HttpResponse:
-    return HttpResponse(loader.render_to_string(template_name), status=status)
+    try:
+        content = loader.render_to_string(template_name)
+    except Exception:
+        # An error page must not fail in turn (say, static files missing from
+        # a release that skipped collectstatic): answer plainly instead.
+        title = HTTPStatus(status).phrase
+        content = FALLBACK_PAGE.format(title=title)
+    return HttpResponse(content, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

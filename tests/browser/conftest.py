@@ -193,9 +193,6 @@ class Browsing:
 @pytest.fixture
 def browsing(browser, request, live_server) -> Iterator[Browsing]:
     browsing = Browsing(browser)
-    # Known app bug, reported: no favicon, so every first page load logs a 404
-    # for /favicon.ico. Remove this line once base.html declares an icon.
-    browsing.expect_http_error("/favicon.ico")
     yield browsing
     failed = getattr(request.node, "report_call", None)
     if failed is not None and failed.failed:

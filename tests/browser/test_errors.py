@@ -28,13 +28,6 @@ def test_404_page_is_rendered_in_the_site_layout(browsing, new_page, live_server
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: htmx 2 does not swap 4xx/5xx responses by default, so with "
-    "hx-boost a link or form that gets an error page does nothing at all; "
-    "base.html's htmx-config needs a responseHandling that swaps errors",
-)
 def test_link_to_a_deleted_task_shows_the_404_page_with_javascript(
     browsing, new_page, live_server, user
 ):
@@ -42,7 +35,6 @@ def test_link_to_a_deleted_task_shows_the_404_page_with_javascript(
     page = new_page()
     log_in(page, live_server.url, user.username)
     browsing.expect_http_error(f"/tasks/{task.pk}/")
-    # htmx also logs the error status it refused to swap; that is the bug.
     browsing.expect_http_error("/static/js/htmx.min.js")
     Task.objects.for_user(user).filter(pk=task.pk).delete()  # in another tab
 

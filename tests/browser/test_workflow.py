@@ -253,13 +253,6 @@ def test_whole_workflow_from_signup_to_logout(
     expect(page).to_have_url(live_server.url + "/accounts/login/?next=/tasks/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: templates/tasks/task_form.html line 20, "
-    "`default:request.POST.next` raises VariableDoesNotExist on a GET, so the "
-    "list's Edit link (always with ?next=) is a 500",
-)
 @pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
 def test_edit_link_on_the_list_returns_to_the_filter(js, new_page, live_server, user):
     Task.objects.for_user(user).create(title="Write report")

@@ -64,6 +64,10 @@ def database(
         "max_size": pool_size,
         "timeout": pool_timeout,
         "max_idle": POOL_MAX_IDLE,
+        # While the database is away the pool retries with a growing backoff;
+        # giving up after this long means the first request after an outage
+        # starts a fresh attempt instead of waiting out a long backoff.
+        "reconnect_timeout": pool_timeout,
     }
     config.update(
         ENGINE=POSTGRES_ENGINE,

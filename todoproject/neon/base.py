@@ -1,14 +1,22 @@
 """PostgreSQL backend that never hands a request a connection the server closed.
 
-Neon closes every connection when a compute suspends or restarts. A pooled
-connection that the server closed has a readable socket (the server's final
-error message, then end-of-file), so ``poll()`` with a zero timeout tells a
-dead connection from a live one without sending anything. That replaces the
-``SELECT 1`` health check, which would cost a network round trip per request.
+Neon closes every connection when a compute suspends or restarts. Two
+defences, neither of which costs a round trip on the steady-state path:
+
+1. A pooled connection that the server closed has a readable socket (the
+   server's final error message, then end-of-file), so ``poll()`` with a zero
+   timeout tells a dead connection from a live one without sending anything.
+   This replaces the ``SELECT 1`` health check, which would cost a network
+   round trip on every request.
+2. A connection can still die between that look and the first query (the
+   server is mid-way through closing it). The first statement after checkout,
+   if it is a read in autocommit mode, is then retried once on a fresh
+   connection: the server never ran it, so nothing can happen twice.
 """
 
 import select
 
+from django.db import OperationalError
 from django.db.backends.postgresql import base
 
 
@@ -21,14 +29,37 @@ def is_alive(connection) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fresh_checkout = False
+        self.execute_wrappers.append(self._retry_first_read_once)
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        if self.pool is None:
-            return connection
-        while not is_alive(connection):
-            # The pool discards a closed connection; getconn() then hands out
-            # another idle one or opens a new one.
-            connection.close()
-            self.pool.putconn(connection)
-            connection = self.pool.getconn()
+        if self.pool is not None:
+            while not is_alive(connection):
+                # The pool discards a closed connection; getconn() then hands
+                # out another idle one or opens a new one.
+                connection.close()
+                self.pool.putconn(connection)
+                connection = self.pool.getconn()
+        self.fresh_checkout = True
         return connection
+
+    def _retry_first_read_once(self, execute, sql, params, many, context):
+        first, self.fresh_checkout = self.fresh_checkout, False
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError:
+            retry = (
+                first
+                and not many
+                and self.get_autocommit()
+                and sql.lstrip()[:6].upper() == "SELECT"
+            )
+            if not retry:
+                raise
+        self.close()  # the pool discards the broken connection
+        self.ensure_connection()
+        context["cursor"].cursor = self.create_cursor()
+        return execute(sql, params, many, context)

@@ -1,17 +1,21 @@
 """System checks for the ways a Neon deployment is usually misconfigured."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, register
 
 from . import is_local_host, is_pooler_host, is_postgres
 
 SECURE_SSLMODES = {"require", "verify-ca", "verify-full"}
 
 
-@register(Tags.database, deploy=False)
+@register("neon")
 def check_databases(app_configs=None, **kwargs):
+    return database_errors(settings.DATABASES)
+
+
+def database_errors(databases: dict) -> list[Error]:
     errors = []
-    for alias, config in settings.DATABASES.items():
+    for alias, config in databases.items():
         if not is_postgres(config):
             continue
         host = config.get("HOST") or ""
