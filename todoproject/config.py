@@ -82,6 +82,16 @@ def database_url(name: str, value: str) -> dict:
     return config
 
 
+def email_url(name: str, default: str) -> dict:
+    """Django's EMAIL_* settings from a URL such as smtp+tls://user:pw@host:587."""
+    try:
+        return env.email_url_config(_raw(name) or default)
+    except Exception:  # the URL may hold a password: don't echo it
+        raise ImproperlyConfigured(
+            f"{name} is not a valid email URL (e.g. smtp+tls://user:pw@host:587)."
+        ) from None
+
+
 def exit_on_bad_configuration() -> None:
     """Stop with one line instead of a traceback when the settings are wrong."""
     from django.conf import settings

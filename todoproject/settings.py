@@ -152,6 +152,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# --- Email (password reset) ------------------------------------------------------
+
+# Printed to the console unless EMAIL_URL names an SMTP server.
+vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = config.string("DEFAULT_FROM_EMAIL", "todo@localhost")
+
 # --- Sessions and messages ------------------------------------------------------
 
 # Database sessions (revocable on logout) whose row carries the user, so an
