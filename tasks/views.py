@@ -92,7 +92,7 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
 
     form = TaskEditForm(request.POST)
     if form.is_valid():
-        values = form.cleaned_data
+        values = dict(form.cleaned_data)
         version = values.pop("version")
         if _tasks(request).update_fields_if_unchanged(pk, version, **values):
             messages.success(request, f"Saved “{values['title']}”.")
