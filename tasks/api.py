@@ -279,7 +279,6 @@ def toggle_task(request: HttpRequest, task_id: int):
     summary="Delete a task",
 )
 def delete_task(request: HttpRequest, task_id: int):
-    deleted, _ = _tasks(request).filter(pk=task_id).delete()
-    if not deleted:
+    if not _tasks(request).delete_one(task_id):
         raise _not_found()
     return Status(204, None)

@@ -7,10 +7,23 @@ every row use ``Task.unscoped``, by name.
 """
 
 from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Page, Paginator
 from django.db import models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Func, IntegerField, Q, Subquery
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
+
+# Page numbers past this are past any real list; it keeps OFFSET in range.
+MAX_PAGE = 10**6
+
+
+def _count_of(queryset) -> Subquery:
+    # COUNT as a plain function, not an aggregate, so no GROUP BY is added:
+    # the subquery is one row, one number.
+    counted = queryset.annotate(
+        n=Func("pk", function="COUNT", output_field=IntegerField())
+    )
+    return Subquery(counted.values("n"))
 
 
 class UnscopedQueryError(RuntimeError):
@@ -139,6 +152,41 @@ class TaskQuerySet(models.QuerySet):
             completed=Count("pk", filter=Q(completed=True)),
         )
 
+    def page_with_counts(self, status: str, number, per_page: int):
+        """Page ``number`` of the tasks with ``status``, and the counters.
+
+        Returns ``(page, counts)``, usually from one query: the counters ride
+        along on every row as two scalar subqueries, which the database
+        computes once, so the list page costs one round trip instead of two.
+        Only a page without rows (no tasks, or a number past the end) asks
+        again, the ordinary way.
+        """
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            number = 1
+        number = min(max(number, 1), MAX_PAGE)
+        everything = self.order_by()
+        rows = list(
+            self.with_status(status).annotate(
+                all_count=_count_of(everything),
+                active_count=_count_of(everything.active()),
+            )[(number - 1) * per_page : number * per_page]
+        )
+        paginator = Paginator(self.with_status(status), per_page)
+        if rows:
+            all_count, active = rows[0].all_count, rows[0].active_count
+            counts = {
+                "all": all_count,
+                "active": active,
+                "completed": all_count - active,
+            }
+            paginator.count = counts[status]
+            return Page(rows, number, paginator), counts
+        counts = self.counts()
+        paginator.count = counts[status]
+        return paginator.get_page(number), counts
+
     # Domain verbs: each one SQL statement, race-free, and bumping updated_at.
 
     def toggle(self, pk) -> int:
@@ -198,8 +246,22 @@ class TaskQuerySet(models.QuerySet):
         return self.update(completed=any_active, updated_at=timezone.now())
 
     def clear_completed(self) -> int:
-        deleted, _ = self.completed().delete()
-        return deleted
+        return self.completed().delete_rows()
+
+    def delete_one(self, pk) -> int:
+        """Delete one task; returns 1, or 0 if it is not in this queryset."""
+        return self.filter(pk=pk).delete_rows()
+
+    def delete_rows(self) -> int:
+        """Delete these tasks with one DELETE statement; returns the count.
+
+        QuerySet.delete() runs Django's deletion collector inside a
+        transaction, whose BEGIN and COMMIT are two more round trips to Neon.
+        Tasks have no dependent rows and no delete signals, so the DELETE
+        alone is the whole job (a foreign key added to Task later would make
+        the database refuse it, not leave orphans).
+        """
+        return self._raw_delete(self.db)
 
     def bulk_complete(self, ids) -> int:
         """Complete the caller's tasks among ``ids``; others are ignored."""

@@ -5,8 +5,9 @@ rule lives in one place. Writes are single statements whose row count says
 whether the task was the user's: 0 rows is a 404, and nothing changed.
 """
 
+from urllib.parse import quote
+
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,8 +33,14 @@ def _tasks(request: HttpRequest):
 def _next_url(request: HttpRequest, default: str = "tasks:list") -> str:
     """Where to go back to: a same-site ``next`` path, or the list."""
     url = request.POST.get("next") or request.GET.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # Paths only: redirect() would take a bare word such as "0" for a URL
+    # name to reverse, and fail with a 500 when there is none.
+    if (
+        url
+        and url.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return url
     return default
@@ -44,12 +51,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status not in STATUSES:
         status = "all"
-    tasks = _tasks(request)
-    counts = tasks.counts()
-    paginator = Paginator(tasks.with_status(status), PAGE_SIZE)
-    # The counts query already knows the total: don't let the paginator ask.
-    paginator.count = counts[status]
-    page = paginator.get_page(request.GET.get("page"))
+    page, counts = _tasks(request).page_with_counts(
+        status, request.GET.get("page"), PAGE_SIZE
+    )
     return render(
         request,
         "tasks/task_list.html",
@@ -59,6 +63,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "status": status,
             "statuses": STATUSES,
+            "here": request.get_full_path(),
+            "here_encoded": quote(request.get_full_path(), safe=""),
             "form": TaskForm(),
         },
     )
@@ -130,8 +136,7 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         task = get_object_or_404(_tasks(request), pk=pk)
         return render(request, "tasks/task_confirm_delete.html", {"task": task})
-    deleted, _ = _tasks(request).filter(pk=pk).delete()
-    if not deleted:
+    if not _tasks(request).delete_one(pk):
         raise Http404
     messages.success(request, "Task deleted.")
     return redirect(_next_url(request))

@@ -131,6 +131,31 @@ def test_active_and_completed_filters(user):
     assert tasks.counts() == {"all": 5, "active": 2, "completed": 3}
 
 
+@pytest.mark.parametrize("status", ["all", "active", "completed"])
+def test_page_with_counts_pages_and_counts_in_one_query(
+    user, other_user, status, django_assert_num_queries
+):
+    make_tasks(user, 70)
+    make_tasks(user, 60, completed=True)
+    make_tasks(other_user, 5)
+    expected = {"all": 130, "active": 70, "completed": 60}
+    tasks = Task.objects.for_user(user)
+    with django_assert_num_queries(1):
+        page, counts = tasks.page_with_counts(status, "2", 50)
+    assert counts == expected
+    assert page.number == 2
+    assert page.paginator.count == expected[status]
+    assert list(page.object_list) == list(tasks.with_status(status)[50:100])
+
+
+@pytest.mark.parametrize("number", [None, "", "x", "-3", "0", "9" * 30])
+def test_page_with_counts_takes_any_page_number(user, number):
+    make_tasks(user, 3)
+    page, counts = Task.objects.for_user(user).page_with_counts("all", number, 50)
+    assert counts["all"] == 3
+    assert len(page.object_list) == 3
+
+
 def test_counts_is_one_query(user, django_assert_num_queries):
     make_tasks(user, 5)
     with django_assert_num_queries(1):
@@ -180,6 +205,18 @@ def test_update_if_unchanged_refuses_a_stale_version(user, task):
     assert tasks.update_fields_if_unchanged(task.pk, stale, title="Second") == 0
     task.refresh_from_db()
     assert task.title == "First"
+
+
+def test_delete_one_is_one_statement_and_only_for_the_owner(
+    user, task, other_task, django_assert_num_queries
+):
+    tasks = Task.objects.for_user(user)
+    with django_assert_num_queries(1):
+        assert tasks.delete_one(other_task.pk) == 0
+    with django_assert_num_queries(1):
+        assert tasks.delete_one(task.pk) == 1
+    assert not tasks.exists()
+    assert Task.objects.for_user(other_task.user).count() == 1
 
 
 def test_listing_order_is_newest_first_then_highest_id(user):
