@@ -733,6 +733,22 @@ def test_list_is_two_queries_whatever_the_number_of_tasks(
     assert len(response.json()) == count
 
 
+def test_a_session_cookie_beside_the_token_costs_no_query(
+    fresh_api, user, django_assert_max_num_queries
+):
+    # A browser-and-script client sends both; the token decides, so the
+    # session is never loaded (LoginRequiredMiddleware asks the view first).
+    fresh_api.force_login(user)
+    with django_assert_max_num_queries(2):
+        assert fresh_api.get("/api/tasks").status_code == 200
+
+
+def test_delete_is_two_queries(fresh_api, task, django_assert_max_num_queries):
+    # The token with its user, then one DELETE.
+    with django_assert_max_num_queries(2):
+        assert fresh_api.delete(f"/api/tasks/{task.pk}").status_code == 204
+
+
 def test_toggle_is_two_queries(fresh_api, task, django_assert_max_num_queries):
     # The token with its user, then one UPDATE ... RETURNING: no read-back.
     with django_assert_max_num_queries(2):
@@ -754,7 +770,6 @@ def test_toggle_is_two_queries(fresh_api, task, django_assert_max_num_queries):
 def test_other_endpoints_stay_within_their_budgets(
     fresh_api, task, call, budget, django_assert_max_num_queries
 ):
-    # SQLite wraps a DELETE in BEGIN/COMMIT, so delete is left out of the count.
     with django_assert_max_num_queries(budget):
         assert call(fresh_api, task.pk).status_code < 300
 
