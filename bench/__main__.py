@@ -1,0 +1,5 @@
+from bench.cli import main
+
+# Guarded: the data loader's worker processes import the main module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

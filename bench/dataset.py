@@ -1,0 +1,428 @@
+"""The bench database: its role (SCRAM password), and a data set of realistic shape.
+
+Everything here talks to PostgreSQL as the administrator (``--admin-url``,
+``postgres`` over the local trust rule by default): it creates the role the app
+connects as, makes the server ask that role for a SCRAM password, recreates the
+database, and loads users and tasks with ``COPY``.
+"""
+
+import itertools
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+# Bump when the generated data changes shape, so --reuse-data rebuilds.
+DATASET_FORMAT = 2
+HBA_MARKER = (
+    "# added by the todo app's bench/ (SCRAM for its role; see bench/README.md)"
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    tasks_per_user: int
+    big_user_tasks: int
+
+    @property
+    def total_tasks(self) -> int:
+        return self.users * self.tasks_per_user + self.big_user_tasks
+
+
+BIG_USERNAME = "bench_big"
+
+
+def username(index: int) -> str:
+    return f"bench_{index:05d}"
+
+
+class BenchSetupError(RuntimeError):
+    """The server cannot host the bench as asked; the message says what to do."""
+
+
+def admin_connect(admin_url: str, dbname: str | None = None) -> psycopg.Connection:
+    kwargs = {"autocommit": True}
+    if dbname:
+        kwargs["dbname"] = dbname
+    try:
+        return psycopg.connect(admin_url, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise BenchSetupError(
+            f"cannot connect to PostgreSQL as the administrator ({exc}). "
+            "Pass --admin-url postgresql://USER@HOST:PORT/postgres."
+        ) from None
+
+
+# --- the server ------------------------------------------------------------------
+
+
+def check_tls(admin: psycopg.Connection) -> None:
+    if admin.execute("SHOW ssl").fetchone()[0] != "on":
+        raise BenchSetupError(
+            "the PostgreSQL server has TLS turned off (SHOW ssl = off), so the "
+            "bench cannot make connections cost what they cost on Neon "
+            "(sslmode=require). Turn it on (ssl = on, with ssl_cert_file and "
+            "ssl_key_file, then reload), for instance with a self-signed "
+            "certificate; see bench/README.md."
+        )
+
+
+def ensure_role(admin: psycopg.Connection, role: str, password: str) -> None:
+    exists = admin.execute(
+        "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]
+    ).fetchone()
+    admin.execute("SET password_encryption = 'scram-sha-256'")
+    verb = "ALTER" if exists else "CREATE"
+    admin.execute(
+        sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
+            sql.SQL(verb), sql.Identifier(role), sql.Literal(password)
+        )
+    )
+
+
+def _role_needs_password(conninfo: dict) -> bool:
+    try:
+        psycopg.connect(**conninfo, password="", connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        if "password" in str(exc) or "SCRAM" in str(exc):
+            return True
+        raise BenchSetupError(f"cannot connect as the bench role: {exc}") from None
+    return False
+
+
+def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> str:
+    """Make the server authenticate ``role`` with SCRAM; return what was done.
+
+    Neon always asks for a password (SCRAM-SHA-256), and those round trips are
+    part of what a new connection costs. A local server often trusts 127.0.0.1;
+    a line for the bench role alone, above the others, changes nothing for
+    anyone else.
+    """
+    probe = {"host": host, "port": port, "user": role, "dbname": "postgres"}
+    if _role_needs_password(probe):
+        return "the server already asks the bench role for its password"
+    hba_file = admin.execute("SHOW hba_file").fetchone()[0]
+    line = f"host    all    {role}    {host}/32    scram-sha-256"
+    try:
+        text = Path(hba_file).read_text()
+        lines = text.splitlines(keepends=True)
+        first_rule = next(
+            (i for i, x in enumerate(lines) if x.strip() and not x.startswith("#")),
+            len(lines),
+        )
+        lines[first_rule:first_rule] = [f"{HBA_MARKER}\n", f"{line}\n"]
+        Path(hba_file).write_text("".join(lines))
+    except OSError as exc:
+        raise BenchSetupError(
+            f"the server trusts {role} at {host} without a password, and "
+            f"{hba_file} is not writable here ({exc.strerror}). Add this line "
+            f"above the other rules, then reload PostgreSQL:\n    {line}"
+        ) from None
+    admin.execute("SELECT pg_reload_conf()")
+    for _ in range(50):
+        if _role_needs_password(probe):
+            return f"added '{line}' to {hba_file} (above the trust rules) and reloaded"
+        time.sleep(0.1)
+    raise BenchSetupError(f"added '{line}' to {hba_file}, but it did not take effect")
+
+
+# --- the database -------------------------------------------------------------------
+
+
+def stored_sizes(admin_url: str, dbname: str) -> Sizes | None:
+    """The sizes of an existing bench data set, or None if there is none."""
+    with admin_connect(admin_url) as admin:
+        if not admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]
+        ).fetchone():
+            return None
+    with admin_connect(admin_url, dbname) as conn:
+        try:
+            row = conn.execute("SELECT params FROM bench_dataset").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+    if not row or row[0].get("format") != DATASET_FORMAT:
+        return None
+    params = {k: v for k, v in row[0].items() if k != "format"}
+    return Sizes(**params)
+
+
+def recreate_database(admin: psycopg.Connection, dbname: str, role: str) -> None:
+    admin.execute(
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(dbname)
+        )
+    )
+    admin.execute(
+        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(dbname), sql.Identifier(role)
+        )
+    )
+
+
+def migrate(env: dict) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        raise BenchSetupError(f"manage.py migrate failed:\n{result.stderr[-3000:]}")
+
+
+# --- the data ---------------------------------------------------------------------
+
+VERBS = [
+    "Buy", "Call", "Email", "Fix", "Review", "Schedule", "Pay", "Book", "Clean",
+    "Plan", "Write", "Read", "Update", "Renew", "Return", "Prepare", "Order",
+    "Check", "Send", "Organise", "Cancel", "Water", "Pick up", "Back up",
+]  # fmt: skip
+OBJECTS = [
+    "groceries", "the dentist", "mum", "the quarterly report", "the bike tyre",
+    "PR #{n}", "flights to Lisbon", "car insurance", "library books",
+    "slides for Monday", "the electricity bill", "a birthday present for Sam",
+    "the garden", "tax documents", "the team offsite", "invoice {n}",
+    "the landlord", "running shoes", "the photos", "passport photos",
+    "the release notes", "Q{q} budget", "the kitchen shelf", "the plants",
+    "dinner reservation", "the newsletter draft", "my laptop", "the gym",
+]  # fmt: skip
+SUFFIXES = ["", "", "", "", " before Friday", " (urgent)", " this week", " — again"]
+SENTENCES = [
+    "Remember to bring the receipt.",
+    "Ask Alex whether the numbers from last month are final.",
+    "Needs the new template; the old one has the wrong logo.",
+    "Check the opening hours first, they changed in the summer.",
+    "Budget is around 150 € — don't go over.",
+    "Follow up if there's no answer by Thursday.",
+    "Link is in the shared drive under Projects/2024.",
+    "Two copies: one for me, one for the accountant.",
+    "Low priority, but it keeps coming back.",
+    "Compare at least three offers & note the cancellation terms.",
+]
+
+
+def _title(rng: random.Random) -> str:
+    obj = rng.choice(OBJECTS).format(n=rng.randint(100, 9999), q=rng.randint(1, 4))
+    return f"{rng.choice(VERBS)} {obj}{rng.choice(SUFFIXES)}"
+
+
+def _description(rng: random.Random) -> str:
+    if rng.random() < 0.45:
+        return ""
+    parts = rng.sample(SENTENCES, rng.randint(1, 4))
+    return ("\n" if rng.random() < 0.2 else " ").join(parts)
+
+
+def _rng(index: int) -> random.Random:
+    # One generator per user: the data set is the same however it is split
+    # between the loading processes.
+    return random.Random(f"bench-{DATASET_FORMAT}-{index}")
+
+
+def _joined(index: int, now: datetime) -> datetime:
+    return now - timedelta(days=_rng(-index).uniform(30, 730))
+
+
+def _user_tasks(index: int, count: int, first_id: int, now: datetime):
+    """User ``index``'s ``count`` tasks, created since they joined, oldest first."""
+    rng = _rng(index)
+    joined = _joined(index, now)
+    span = (now - joined).total_seconds()
+    offsets = sorted(rng.random() * span for _ in range(count))
+    for task_id, offset in enumerate(offsets, start=first_id):
+        created = joined + timedelta(seconds=offset)
+        age_days = (now - created).days
+        completed = rng.random() < (0.7 if age_days > 30 else 0.3)
+        updated = created
+        if completed or rng.random() < 0.2:
+            updated = created + timedelta(
+                seconds=rng.random() * (now - created).total_seconds()
+            )
+        yield (
+            task_id,
+            index,
+            _title(rng),
+            _description(rng),
+            completed,
+            created,
+            updated,
+        )
+
+
+class Progress:
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, total
+        self.started = time.monotonic()
+        self.shown = -1
+        self.tty = sys.stdout.isatty()
+
+    def show(self, done: int) -> None:
+        percent = 100 * done // max(self.total, 1)
+        step = 1 if self.tty else 20
+        if percent // step == self.shown // step:
+            return
+        self.shown = percent
+        elapsed = time.monotonic() - self.started
+        text = f"  {self.label}: {done:,} / {self.total:,} ({percent}%) {elapsed:.1f} s"
+        end = "\n" if not self.tty or done >= self.total else ""
+        print(("\r" + text) if self.tty else text, end=end, flush=True)
+
+
+TASK_COLUMNS = ["id", "user_id", "title", "description", "completed", "created_at",
+                "updated_at"]  # fmt: skip
+
+
+def _column_types(conn, table: str, columns: list[str]) -> list[str]:
+    """The columns' types, for a binary COPY (which must name them exactly)."""
+    types = dict(
+        conn.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0",
+            [table],
+        ).fetchall()
+    )
+    return [types[column] for column in columns]
+
+
+def _load_tasks(admin_url, dbname, sizes, first, last, now, done) -> None:
+    """COPY the tasks of users ``first`` to ``last`` (a loading process)."""
+    with admin_connect(admin_url, dbname) as conn:
+        conn.execute("SET session_replication_role = replica")
+        types = _column_types(conn, "tasks_task", TASK_COLUMNS)
+        columns = sql.SQL(", ").join(map(sql.Identifier, TASK_COLUMNS))
+        copy_sql = sql.SQL("COPY tasks_task ({}) FROM STDIN (FORMAT BINARY)")
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(copy_sql.format(columns)) as copy,
+        ):
+            copy.set_types(types)
+            for index in range(first, last + 1):
+                if index <= sizes.users:
+                    count = sizes.tasks_per_user
+                    first_id = (index - 1) * count + 1
+                else:
+                    count = sizes.big_user_tasks
+                    first_id = sizes.users * sizes.tasks_per_user + 1
+                for row in _user_tasks(index, count, first_id, now):
+                    copy.write_row(row)
+                with done.get_lock():
+                    done.value += count
+
+
+def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
+    """Fill the freshly migrated database with users and their tasks (COPY)."""
+    now = datetime.now(UTC)
+    with admin_connect(admin_url, dbname) as conn:
+        # The rows are consistent by construction; skipping the per-row
+        # foreign-key triggers and building the indexes once, after the load,
+        # makes the load several times faster.
+        conn.execute("SET session_replication_role = replica")
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'tasks_task' AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint)"
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+
+        with conn.cursor() as cur:
+            with cur.copy(
+                "COPY auth_user (id, password, is_superuser, username, first_name, "
+                "last_name, email, is_staff, is_active, date_joined) FROM STDIN"
+            ) as copy:
+                for index in range(1, sizes.users + 2):
+                    name = username(index) if index <= sizes.users else BIG_USERNAME
+                    copy.write_row(
+                        (index, password_hash, False, name, "", "",
+                         f"{name}@example.com", False, True, _joined(index, now))
+                    )  # fmt: skip
+            print(f"  users: {sizes.users + 1:,}")
+
+        # Generating rows is Python work: one loading process per core.
+        context = multiprocessing.get_context("spawn")
+        done = context.Value("q", 0)
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        bounds = [1 + (sizes.users + 1) * i // workers for i in range(workers + 1)]
+        processes = [
+            context.Process(
+                target=_load_tasks,
+                args=(admin_url, dbname, sizes, lo, hi - 1, now, done),
+                daemon=True,
+            )
+            for lo, hi in itertools.pairwise(bounds)
+            if hi > lo
+        ]
+        for process in processes:
+            process.start()
+        progress = Progress("tasks", sizes.total_tasks)
+        while any(p.is_alive() for p in processes):
+            progress.show(done.value)
+            time.sleep(0.25)
+        if any(p.exitcode for p in processes):
+            raise BenchSetupError("loading the tasks failed (see the error above)")
+        progress.show(done.value)
+
+        started = time.monotonic()
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            conn.execute(definition)
+        for table in ("auth_user", "tasks_task"):
+            conn.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({}, 'id'), "
+                    "(SELECT max(id) FROM {}))"
+                ).format(sql.Literal(table), sql.Identifier(table))
+            )
+        conn.execute("VACUUM (ANALYZE) auth_user")
+        conn.execute("VACUUM (ANALYZE) tasks_task")
+        conn.execute("CREATE TABLE bench_dataset (params jsonb NOT NULL)")
+        conn.execute(
+            "INSERT INTO bench_dataset VALUES (%s)",
+            [json.dumps({**asdict(sizes), "format": DATASET_FORMAT})],
+        )
+        print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
+
+
+def users_with_tasks(admin_url: str, dbname: str, count: int, minimum: int):
+    """``count`` regular bench users that have at least ``minimum`` tasks."""
+    with admin_connect(admin_url, dbname) as conn:
+        return conn.execute(
+            "SELECT u.id, u.username FROM auth_user u "
+            "WHERE u.username LIKE 'bench\\_0%%' AND "
+            "(SELECT count(*) FROM tasks_task t WHERE t.user_id = u.id) >= %s "
+            "ORDER BY u.id LIMIT %s",
+            [minimum, count],
+        ).fetchall()
+
+
+def tasks_of(admin_url: str, dbname: str, user_ids) -> dict[int, list[dict]]:
+    """Each user's tasks as stored now, newest first."""
+    out: dict[int, list[dict]] = {uid: [] for uid in user_ids}
+    with admin_connect(admin_url, dbname) as conn:
+        rows = conn.execute(
+            "SELECT id, user_id, title, description, completed FROM tasks_task "
+            "WHERE user_id = ANY(%s) ORDER BY created_at DESC, id DESC",
+            [list(user_ids)],
+        ).fetchall()
+    for task_id, user_id, title, description, completed in rows:
+        out[user_id].append(
+            {
+                "id": task_id,
+                "title": title,
+                "description": description,
+                "completed": completed,
+            }
+        )
+    return out
