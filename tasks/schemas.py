@@ -26,10 +26,24 @@ MAX_ID = 2**63 - 1
 MAX_LIMIT = 100
 MAX_BULK_IDS = 1000
 
-# What TaskForm accepts, as JSON Schema patterns: no NUL anywhere and, for a
-# title, something besides white space (the form trims it first).
-NO_NUL = "^[^\\u0000]*$"
-NOT_BLANK_NO_NUL = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+def _trimmed_text_pattern(max_length: int, *, required: bool) -> str:
+    """What TaskForm accepts, as a JSON Schema pattern: no NUL anywhere, and
+    at most ``max_length`` characters (at least one if ``required``) once
+    surrounding white space is trimmed; Python's \\s is exactly what
+    str.strip() removes.
+
+    The limit counts the trimmed text, as the form does; a maxLength would
+    count the white space too, and refuse a title the HTML form accepts.
+    """
+    text = rf"[^\s\u0000](?:[^\u0000]{{0,{max_length - 2}}}[^\s\u0000])?"
+    if not required:
+        text = f"(?:{text})?"
+    return rf"^\s*{text}\s*$"
+
+
+TITLE_PATTERN = _trimmed_text_pattern(TITLE_MAX_LENGTH, required=True)
+DESCRIPTION_PATTERN = _trimmed_text_pattern(DESCRIPTION_MAX_LENGTH, required=False)
 
 
 def _encodable(value: str) -> str:
@@ -60,8 +74,7 @@ Title = Annotated[
     str,
     AfterValidator(_encodable),
     Field(
-        max_length=TITLE_MAX_LENGTH,
-        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK_NO_NUL},
+        json_schema_extra={"minLength": 1, "pattern": TITLE_PATTERN},
         description="1 to 200 characters once surrounding white space is trimmed.",
     ),
 ]
@@ -69,8 +82,7 @@ Description = Annotated[
     str,
     AfterValidator(_encodable),
     Field(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        json_schema_extra={"pattern": NO_NUL},
+        json_schema_extra={"pattern": DESCRIPTION_PATTERN},
         description="At most 2,000 characters, trimmed.",
     ),
 ]

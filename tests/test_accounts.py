@@ -1,0 +1,325 @@
+"""The account pages: the account page's links, export, deletion, tokens."""
+
+import csv
+import io
+import json
+import re
+from datetime import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.models import AccessToken, UserSession
+from tasks.models import Task
+from tests.conftest import PASSWORD, make_tasks
+
+pytestmark = pytest.mark.django_db
+
+EXPORT_FIELDS = ["id", "title", "description", "completed", "created_at", "updated_at"]
+AWKWARD_TITLES = [
+    "Plain",
+    "Comma, inside",
+    'Say "hello"',
+    "Line one\nline two",
+    "Carriage\r\nreturn",
+    "Ünïcödé — 漢字 😀",
+    "=1+1",
+    "  padded  ",
+    "'; DROP TABLE tasks_task; --",
+]
+
+
+def exported_csv(response) -> list[dict]:
+    text = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def expected_row(task: Task) -> dict:
+    return {
+        "id": task.pk,
+        "title": task.title,
+        "description": task.description,
+        "completed": task.completed,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+def truncated_to_ms(value: datetime) -> datetime:
+    # DjangoJSONEncoder writes times to the millisecond.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+@pytest.fixture
+def awkward_tasks(user) -> list[Task]:
+    tasks = Task.objects.for_user(user)
+    created = [
+        tasks.create(title=title, description=f'About {title!r},\n"quoted"')
+        for title in AWKWARD_TITLES
+    ]
+    tasks.toggle(created[1].pk)
+    return list(Task.objects.for_user(user))
+
+
+# --- The account page ----------------------------------------------------------
+
+
+def test_account_page_links_to_everything_about_the_account(alice_client):
+    response = alice_client.get("/accounts/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    for href in [
+        "/accounts/password_change/",
+        "/accounts/tokens/",
+        "/accounts/export.json",
+        "/accounts/export.csv",
+        "/accounts/delete/",
+    ]:
+        assert f'href="{href}"' in body, href
+
+
+def test_every_page_links_to_the_account_page(alice_client):
+    assert 'href="/accounts/"' in alice_client.get("/tasks/").content.decode()
+
+
+# --- Export --------------------------------------------------------------------------
+
+
+def test_json_export_holds_every_task_of_mine_with_every_field_but_the_owner(
+    alice_client, awkward_tasks, other_task
+):
+    response = alice_client.get("/accounts/export.json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == 'attachment; filename="tasks.json"'
+    rows = json.loads(response.content)
+    assert [list(row) for row in rows] == [EXPORT_FIELDS] * len(awkward_tasks)
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == {task.pk for task in awkward_tasks}
+    assert other_task.pk not in by_id
+    for task in awkward_tasks:
+        row = by_id[task.pk]
+        expected = expected_row(task)
+        for field in ("created_at", "updated_at"):
+            row[field] = datetime.fromisoformat(row[field])
+            expected[field] = truncated_to_ms(expected[field])
+        assert row == expected
+
+
+def test_csv_export_round_trips_commas_quotes_newlines_and_unicode(
+    alice_client, awkward_tasks, other_task
+):
+    response = alice_client.get("/accounts/export.csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="tasks.csv"'
+    rows = exported_csv(response)
+    assert len(rows) == len(awkward_tasks)
+    assert list(rows[0]) == EXPORT_FIELDS
+    by_id = {int(row["id"]): row for row in rows}
+    assert other_task.pk not in by_id
+    for task in awkward_tasks:
+        row = by_id[task.pk]
+        assert row["title"] == task.title
+        assert row["description"] == task.description
+        assert row["completed"] == str(task.completed)
+        assert datetime.fromisoformat(row["created_at"]) == task.created_at
+        assert datetime.fromisoformat(row["updated_at"]) == task.updated_at
+
+
+def test_exports_of_a_user_without_tasks_are_empty_but_well_formed(alice_client):
+    assert json.loads(alice_client.get("/accounts/export.json").content) == []
+    response = alice_client.get("/accounts/export.csv")
+    text = b"".join(response.streaming_content).decode()
+    assert text == ",".join(EXPORT_FIELDS) + "\r\n"
+
+
+def test_json_export_costs_two_queries_whatever_the_number_of_tasks(
+    alice_client, user, django_assert_num_queries
+):
+    # The session with its user, then the tasks: no query per task.
+    make_tasks(user, 3)
+    with django_assert_num_queries(2):
+        alice_client.get("/accounts/export.json")
+    make_tasks(user, 120)
+    with django_assert_num_queries(2):
+        response = alice_client.get("/accounts/export.json")
+    assert len(json.loads(response.content)) == 123
+
+
+def test_csv_export_streams_every_task(alice_client, user, django_assert_num_queries):
+    make_tasks(user, 1200)  # more than one chunk of the iterator
+    with django_assert_num_queries(2):
+        rows = exported_csv(alice_client.get("/accounts/export.csv"))
+    assert len(rows) == 1200
+    assert len({row["id"] for row in rows}) == 1200
+
+
+@pytest.mark.parametrize("path", ["/accounts/export.json", "/accounts/export.csv"])
+def test_exports_are_get_only(alice_client, task, path):
+    assert alice_client.post(path).status_code == 405
+
+
+# --- Deleting the account --------------------------------------------------------
+
+
+def test_delete_asks_to_confirm_with_the_password(alice_client, user, task):
+    response = alice_client.get("/accounts/delete/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'type="password"' in body
+    assert '<label for="id_password">' in body
+    assert "cannot be undone" in body
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_delete_with_a_wrong_password_shows_the_error_by_the_field_and_keeps_all(
+    alice_client, user, task
+):
+    AccessToken.objects.issue(user, "laptop")
+
+    response = alice_client.post("/accounts/delete/", {"password": "not-it"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    # In the password field's own block (the form's only field), after its input.
+    start = body.index('<div class="field has-error">')
+    field = body[start : body.index('<div class="actions">', start)]
+    assert field.index('id="id_password"') < field.index('id="id_password_error"')
+    assert "That is not your password." in field
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+    assert Task.objects.for_user(user).filter(pk=task.pk).exists()
+    assert AccessToken.objects.for_user(user).count() == 1
+    assert alice_client.get("/tasks/").status_code == 200
+
+
+def test_delete_with_the_right_password_removes_the_account_and_all_it_owns(
+    alice_client, user, task, other_user, other_task
+):
+    _, raw = AccessToken.objects.issue(user, "laptop")
+    other_browser = Client()
+    other_browser.force_login(user)
+    user_id = user.pk
+
+    response = alice_client.post(
+        "/accounts/delete/", {"password": PASSWORD}, follow=True
+    )
+
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert "Your account and all its tasks were deleted." in response.content.decode()
+    assert not get_user_model().objects.filter(pk=user_id).exists()
+    assert not Task.unscoped.filter(user_id=user_id).exists()
+    assert not AccessToken.objects.filter(user_id=user_id).exists()
+    assert not UserSession.objects.filter(user_id=user_id).exists()
+    # Logged out here, and in every other browser; the token is dead too.
+    assert alice_client.get("/tasks/").status_code == 302
+    assert other_browser.get("/tasks/").status_code == 302
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get("/api/tasks").status_code == 401
+    # Nobody else's data went with it.
+    assert Task.objects.for_user(other_user).filter(pk=other_task.pk).exists()
+
+
+def test_delete_is_not_reachable_by_get(alice_client, user):
+    alice_client.get("/accounts/delete/", {"password": PASSWORD})
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+
+
+# --- Tokens ----------------------------------------------------------------------
+
+
+def new_token_of(response) -> str | None:
+    match = re.search(r'id="new-token">([^<]+)<', response.content.decode())
+    return match[1] if match else None
+
+
+def test_creating_a_token_shows_its_value_once(alice_client, user):
+    response = alice_client.post("/accounts/tokens/", {"name": "laptop script"})
+
+    assert response.status_code == 200
+    raw = new_token_of(response)
+    assert raw
+    assert "no-store" in response["Cache-Control"]
+    assert AccessToken.objects.authenticate(raw) == user
+    token = AccessToken.objects.for_user(user).get()
+    assert token.name == "laptop script"
+    assert raw not in (token.token_hash, token.name)
+
+    again = alice_client.get("/accounts/tokens/")
+    assert new_token_of(again) is None
+    assert raw not in again.content.decode()
+
+
+def test_the_token_list_shows_name_created_and_last_used(alice_client, user):
+    _, raw = AccessToken.objects.issue(user, "ci job")
+    body = alice_client.get("/accounts/tokens/").content.decode()
+    assert "<td>ci job</td>" in body
+    assert body.count("<time datetime=") == 1  # created; never used yet
+    assert "Never" in body
+
+    Client(headers={"Authorization": f"Bearer {raw}"}).get("/api/tasks")
+
+    body = alice_client.get("/accounts/tokens/").content.decode()
+    assert body.count("<time datetime=") == 2
+    assert "Never" not in body
+
+
+def test_the_token_list_shows_only_my_tokens(alice_client, user, other_user):
+    AccessToken.objects.issue(other_user, "bob's secret job")
+    assert (
+        "bob&#x27;s secret job"
+        not in alice_client.get("/accounts/tokens/").content.decode()
+    )
+
+
+def test_a_token_without_a_name_is_refused_with_an_error(alice_client, user):
+    response = alice_client.post("/accounts/tokens/", {"name": "   "})
+    assert response.status_code == 200
+    assert 'id="id_name_error"' in response.content.decode()
+    assert new_token_of(response) is None
+    assert not AccessToken.objects.for_user(user).exists()
+
+
+def test_revoking_a_token_deletes_it_and_it_stops_working(alice_client, user):
+    token, raw = AccessToken.objects.issue(user, "old")
+
+    response = alice_client.post(f"/accounts/tokens/{token.pk}/revoke/", follow=True)
+
+    assert response.redirect_chain == [("/accounts/tokens/", 302)]
+    assert "Token revoked." in response.content.decode()
+    assert not AccessToken.objects.filter(pk=token.pk).exists()
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get("/api/tasks").status_code == 401
+
+
+def test_revoking_another_users_token_is_404_and_changes_nothing(
+    alice_client, other_user
+):
+    token, raw = AccessToken.objects.issue(other_user, "bob's")
+
+    response = alice_client.post(f"/accounts/tokens/{token.pk}/revoke/")
+
+    assert response.status_code == 404
+    assert AccessToken.objects.filter(pk=token.pk).exists()
+    assert AccessToken.objects.authenticate(raw) == other_user
+
+
+def test_revoking_a_missing_token_is_404(alice_client):
+    assert alice_client.post("/accounts/tokens/999999/revoke/").status_code == 404
+
+
+def test_revoke_is_post_only(alice_client, user):
+    token, _ = AccessToken.objects.issue(user, "kept")
+    assert alice_client.get(f"/accounts/tokens/{token.pk}/revoke/").status_code == 405
+    assert AccessToken.objects.filter(pk=token.pk).exists()
+
+
+def test_token_page_budget(alice_client, user, django_assert_max_num_queries):
+    for n in range(5):
+        AccessToken.objects.issue(user, f"token {n}")
+    # The session with its user, then the tokens.
+    with django_assert_max_num_queries(2):
+        assert alice_client.get("/accounts/tokens/").status_code == 200

@@ -1,0 +1,241 @@
+"""Login throttling (django-axes) through this project's real login view.
+
+Every test logs in with ``client.post("/accounts/login/", ...)``, the path a
+browser takes, so that axes sees the request (its backend needs it) and its
+middleware turns a lockout into the response."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 10
+COOL_OFF = timedelta(minutes=15)
+LOCKED_OUT = "Too many failed logins"
+WRONG_LOGIN = "Please enter a correct username and password"
+
+
+def browser(ip: str) -> Client:
+    return Client(REMOTE_ADDR=ip)
+
+
+def log_in(client: Client, username: str, password: str = PASSWORD):
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def fail(client: Client, username: str, times: int) -> list[int]:
+    return [log_in(client, username, "wrong").status_code for _ in range(times)]
+
+
+def is_signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def age_attempts(by: timedelta) -> None:
+    for attempt in AccessAttempt.objects.all():
+        attempt.attempt_time -= by
+        attempt.save()
+
+
+def test_axes_is_on_in_the_tests_and_configured_as_the_contract_says():
+    assert django_settings.AXES_ENABLED is True
+    assert django_settings.AXES_FAILURE_LIMIT == LIMIT
+    assert timedelta(hours=django_settings.AXES_COOLOFF_TIME) == COOL_OFF
+    # A list of single parameters means "username OR address", each counted
+    # on its own; [["username", "ip_address"]] would mean the pair.
+    assert django_settings.AXES_LOCKOUT_PARAMETERS == ["username", "ip_address"]
+    assert django_settings.AXES_HTTP_RESPONSE_CODE == 429
+    assert django_settings.AXES_LOCKOUT_TEMPLATE == "registration/locked_out.html"
+
+
+def test_limit_and_cool_off_come_from_the_environment():
+    code = (
+        "import json\nfrom django.conf import settings\n"
+        "print(json.dumps([settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME]))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DJANGO_SETTINGS_MODULE": "todoproject.settings",
+        "DEBUG": "true",
+        "LOGIN_FAILURE_LIMIT": "3",
+        "LOGIN_COOLOFF_MINUTES": "30",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [3, 0.5]
+
+
+def test_nine_failures_still_show_the_ordinary_login_error(user):
+    client = browser("10.0.0.1")
+    for _ in range(LIMIT - 1):
+        response = log_in(client, "alice", "wrong")
+        assert response.status_code == 200
+        assert WRONG_LOGIN in response.content.decode()
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_after_ten_failures_even_the_right_password_is_refused(user):
+    client = browser("10.0.0.1")
+    statuses = fail(client, "alice", LIMIT)
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+
+    response = log_in(client, "alice", PASSWORD)
+
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert LOCKED_OUT in body
+    assert "try again" in body
+    assert not is_signed_in(client)
+    assert client.get("/tasks/").status_code == 302
+
+
+def test_the_lockout_follows_the_username_to_another_address(user):
+    fail(browser("10.0.0.1"), "alice", LIMIT)
+    response = log_in(browser("10.0.0.2"), "alice")
+    assert response.status_code == 429
+
+
+def test_a_locked_out_unknown_username_looks_exactly_like_a_known_one(user):
+    known = browser("10.0.0.1")
+    unknown = browser("10.0.0.2")
+    fail(known, "alice", LIMIT)
+    fail(unknown, "nobody", LIMIT)
+
+    known_response = log_in(known, "alice")
+    unknown_response = log_in(unknown, "nobody")
+
+    assert known_response.status_code == unknown_response.status_code == 429
+    assert known_response.content == unknown_response.content
+
+
+def test_failures_for_a_known_and_an_unknown_username_look_the_same(user):
+    known = log_in(browser("10.0.0.1"), "alice", "wrong")
+    unknown = log_in(browser("10.0.0.2"), "nobody", "wrong")
+    assert known.status_code == unknown.status_code == 200
+
+    def without_csrf(response) -> str:
+        body = response.content.decode()
+        token = response.context["csrf_token"]
+        return body.replace(str(token), "")
+
+    assert without_csrf(known).replace("alice", "nobody") == without_csrf(unknown)
+
+
+def test_ten_failures_from_one_address_lock_that_address_for_every_username(user):
+    attacker = browser("10.0.0.66")
+    statuses = [
+        log_in(attacker, f"guess{n}", "wrong").status_code for n in range(LIMIT)
+    ]
+    # Each username failed once: only the address can be what is counted.
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+
+    response = log_in(attacker, "alice", PASSWORD)
+
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
+    assert not is_signed_in(attacker)
+    # Alice herself, elsewhere, is not locked out by someone else's guessing.
+    elsewhere = browser("10.0.0.1")
+    assert log_in(elsewhere, "alice").status_code == 302
+    assert is_signed_in(elsewhere)
+
+
+def test_a_successful_login_resets_the_failure_count(user):
+    client = browser("10.0.0.1")
+    fail(client, "alice", LIMIT - 1)
+    assert log_in(client, "alice").status_code == 302
+    client.post("/accounts/logout/")
+
+    statuses = fail(client, "alice", LIMIT - 1)
+
+    assert statuses == [200] * (LIMIT - 1)
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_the_lockout_ends_after_the_cool_off_period(user):
+    client = browser("10.0.0.1")
+    fail(client, "alice", LIMIT)
+
+    age_attempts(COOL_OFF + timedelta(minutes=1))
+
+    response = log_in(client, "alice")
+    assert response.status_code == 302
+    assert is_signed_in(client)
+
+
+def test_an_attempt_during_the_lockout_starts_the_cool_off_again(user):
+    # Axes' default (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT): a script
+    # that keeps guessing stays locked out; a person who waits gets back in.
+    client = browser("10.0.0.1")
+    fail(client, "alice", LIMIT)
+    age_attempts(COOL_OFF - timedelta(minutes=1))
+    assert log_in(client, "alice").status_code == 429
+
+    age_attempts(timedelta(minutes=2))
+    assert log_in(client, "alice").status_code == 429
+
+    age_attempts(COOL_OFF + timedelta(minutes=1))
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_a_lockout_does_not_end_an_existing_session(user):
+    signed_in = browser("10.0.0.1")
+    signed_in.force_login(user)
+    fail(browser("10.0.0.1"), "alice", LIMIT)
+    assert signed_in.get("/tasks/").status_code == 200
+
+
+def test_a_successful_login_costs_a_few_queries(user, django_assert_max_num_queries):
+    client = browser("10.0.0.1")
+    client.get("/accounts/login/")
+    # 15 = 11 statements and 4 savepoints (the session is saved in atomic
+    # blocks, which become savepoints inside the test's transaction).
+    # Axes: 2 lockout checks (username, address), a look for expired attempts
+    # to clean up, the access log row, 2 looks for failures to reset; Django:
+    # the user, its last_login, the session (an existence check, the insert
+    # of the new key, the update that stores the login).
+    with django_assert_max_num_queries(15):
+        response = log_in(client, "alice")
+    assert response.status_code == 302
+
+
+def test_a_locked_out_user_can_still_reset_the_password(user):
+    client = browser("10.0.0.1")
+    fail(client, "alice", LIMIT)
+    response = log_in(client, "alice")
+    assert 'href="/accounts/password_reset/"' in response.content.decode()
+    assert client.get("/accounts/password_reset/").status_code == 200
+
+
+def test_other_users_are_not_locked_out_by_alices_lockout(user, other_user):
+    fail(browser("10.0.0.1"), "alice", LIMIT)
+    client = browser("10.0.0.2")
+    assert log_in(client, "bob").status_code == 302
+
+
+def test_the_lockout_page_is_the_projects_template(user):
+    client = browser("10.0.0.1")
+    fail(client, "alice", LIMIT)
+    response = log_in(client, "alice")
+    assert "registration/locked_out.html" in [t.name for t in response.templates]
+    assert get_user_model().objects.get(username="alice").last_login is None
