@@ -655,6 +655,8 @@ def explain_list_page(username: str) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from tasks.models import Task
+
     # The app logs every request; the driver's terminal is not the place.
     logging.disable(logging.INFO)
     user = get_user_model().objects.get(username=username)
@@ -663,12 +665,7 @@ def explain_list_page(username: str) -> dict:
     out = {"queries": []}
     for label, path in (("first page", "/tasks/"), ("middle page", None)):
         if path is None:
-            count = connection.cursor()
-            with count:
-                count.execute(
-                    "SELECT count(*) FROM tasks_task WHERE user_id = %s", [user.pk]
-                )
-                pages = -(-count.fetchone()[0] // 50)
+            pages = -(-Task.objects.for_user(user).count() // 50)
             path = f"/tasks/?page={pages // 2 + 1}"
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)

@@ -33,7 +33,6 @@ import re
 import secrets
 import sys
 import time
-import urllib.request
 from http.cookiejar import Cookie, DefaultCookiePolicy
 from urllib.parse import urlencode
 
@@ -42,7 +41,8 @@ from gevent.event import Event
 from locust.env import Environment
 from locust.log import setup_logging
 
-from bench.kinds import EXPECTED, KIND_STEPS, WRITE_KINDS
+from bench.kinds import EXPECTED, WRITE_KINDS, steps
+from bench.server import proxy_stats, set_delay
 
 LIST_PAGE_SIZE = 50
 TASK_ROW = re.compile(r'<li class="task[^"]*" id="task-(\d+)">(.*?)</li>', re.S)
@@ -121,19 +121,6 @@ class Recorder:
 
 
 RECORDER = Recorder()
-
-
-def proxy_stats(control_url: str) -> dict:
-    with urllib.request.urlopen(f"{control_url}/stats", timeout=10) as r:  # noqa: S310
-        return json.load(r)
-
-
-def set_delay(control_url: str, rtt_ms: float) -> None:
-    request = urllib.request.Request(  # noqa: S310
-        f"{control_url}/delay?rtt_ms={rtt_ms}", method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-        pass
 
 
 # --- a logged-in browser --------------------------------------------------------------
@@ -376,7 +363,7 @@ class Controller:
                 else:
                     state: dict = {}
                     for job in jobs_for(actor, kind, count):
-                        for name in KIND_STEPS.get(kind, [kind]):
+                        for name in steps(kind):
                             run_step(actor, name, job, state)
             finally:
                 self.done += 1
@@ -400,7 +387,7 @@ class Controller:
         out = {}
         jobs = jobs_for(actor, kind, count)
         state: dict = {}
-        for name in KIND_STEPS.get(kind, [kind]):
+        for name in steps(kind):
             gevent.sleep(settle)
             before = proxy_stats(control)
             RECORDER.bucket = {}
@@ -487,9 +474,9 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
             bucket, RECORDER.bucket = RECORDER.bucket, None
             gevent.sleep(settle)
             after = proxy_stats(control)
-            steps = KIND_STEPS.get(kind, [kind])
-            total = sum(len(bucket.get(name, [])) for name in steps)
-            for name in steps:
+            names = steps(kind)
+            total = sum(len(bucket.get(name, [])) for name in names)
+            for name in names:
                 samples = bucket.get(name, [])
                 cells.append(
                     {
@@ -508,7 +495,7 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
                         - before["connections_opened"],
                     }
                 )
-            seq = sequential[steps[0]]
+            seq = sequential[names[0]]
             log(
                 f"{delay:>4} ms  {kind:<15} {total / wall:7.1f} req/s  "
                 f"{seq['round_trips'] / max(seq['requests'], 1):5.2f} round trips/req  "
