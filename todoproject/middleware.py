@@ -13,7 +13,12 @@ request_logger = logging.getLogger("todo.request")
 
 def _request_id(header: str) -> str:
     """A proxy's request id if it looks like one, else a fresh one."""
-    if 0 < len(header) <= 64 and all(c.isalnum() or c in "-_." for c in header):
+    # ASCII only: str.isalnum() also passes letters and digits of any script.
+    if (
+        0 < len(header) <= 64
+        and header.isascii()
+        and all(c.isalnum() or c in "-_." for c in header)
+    ):
         return header
     return uuid.uuid4().hex
 
