@@ -494,13 +494,14 @@ def _decision(summary: dict) -> str:
     text = "Measured: " + "; ".join(parts) + "." if parts else ""
     seq = get("chosen", "sequential_p50_ms")
     rt = get("chosen", "round_trips_per_request")
+    idle = _metric(summary, "chosen", min(delays), "list", "sequential_p50_ms")
     if seq is not None and rt is not None and delay:
         network = rt * delay
         text += (
             f" Where the chosen configuration's time goes at {delay} ms: one "
             f"request at a time takes {seq} ms, of which {network:g} ms are its "
             f"{rt:g} round trips and about {seq - network:.0f} ms the app's own "
-            "work (and the proxy's)."
+            f"work (the same page takes {idle} ms at {min(delays)} ms)."
         )
     return (
         text + " Decision: a connection pool whose liveness check polls the socket "
