@@ -80,7 +80,7 @@ BOUNDARIES = [
 ]
 
 HYPOTHESIS = settings(
-    max_examples=80,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -386,25 +386,28 @@ def victim_tasks(other_user):
 def test_any_id_in_a_page_url_is_404_or_405_and_changes_nothing(
     attacker, other_user, victim_tasks, data
 ):
+    victim_token, _ = AccessToken.objects.issue(other_user, "bob's")
     victim_ids = [str(pk) for pk in victim_tasks.values_list("pk", flat=True)]
+    victim_ids.append(str(victim_token.pk))
     segment = data.draw(segments | st.sampled_from(victim_ids), label="id")
     before = snapshot(other_user)
+    tokens_before = set(AccessToken.objects.for_user(other_user))
     client = signed_in(attacker)
 
-    for path, methods in [
-        ("/tasks/{}/", ["GET", "POST"]),
-        ("/tasks/{}/edit/", ["GET", "POST"]),
-        ("/tasks/{}/toggle/", ["GET", "POST"]),
-        ("/tasks/{}/delete/", ["GET", "POST"]),
+    for path in [
+        "/tasks/{}/",
+        "/tasks/{}/edit/",
+        "/tasks/{}/toggle/",
+        "/tasks/{}/delete/",
+        "/accounts/tokens/{}/revoke/",
     ]:
         url = path.format(segment)
-        for method in methods:
-            if method == "GET":
-                response = client.get(url)
-            else:
-                response = post_form(client, url, {"title": "pwned", "version": "x"})
-            assert response.status_code in (404, 405), (method, url)
+        response = client.get(url)
+        assert response.status_code in (404, 405), ("GET", url)
+        response = post_form(client, url, {"title": "pwned", "version": "x"})
+        assert response.status_code in (404, 405), ("POST", url)
     assert snapshot(other_user) == before
+    assert set(AccessToken.objects.for_user(other_user)) == tokens_before
     assert snapshot(attacker) == []
 
 
