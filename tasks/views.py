@@ -73,7 +73,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": STATUSES,
             "here": request.get_full_path(),
-            "here_encoded": quote(request.get_full_path(), safe=""),
+            "here_encoded": quote(request.get_full_path(), safe="/"),
             "form": TaskForm(),
         },
     )

@@ -239,3 +239,45 @@ def test_the_lockout_page_is_the_projects_template(user):
     response = log_in(client, "alice")
     assert "registration/locked_out.html" in [t.name for t in response.templates]
     assert get_user_model().objects.get(username="alice").last_login is None
+
+
+PROXY = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def behind_proxy(client_address: str, claimed: str = "") -> Client:
+    """A browser behind the site's one proxy (10.0.0.2), which appends the
+    address it saw to whatever X-Forwarded-For the client sent."""
+    forwarded = f"{claimed}, {client_address}" if claimed else client_address
+    return Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(user, settings):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    attacker = behind_proxy("203.0.113.9")
+    for n in range(LIMIT):
+        log_in(attacker, f"guess{n}", "wrong")
+    assert log_in(attacker, "alice").status_code == 429
+    # Everyone shares the proxy's REMOTE_ADDR; alice's own address is clean.
+    assert log_in(behind_proxy("198.51.100.7"), "alice").status_code == 302
+
+
+def test_behind_a_proxy_a_forged_forwarded_for_does_not_escape_the_lockout(
+    user, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for n in range(LIMIT):
+        log_in(behind_proxy("203.0.113.9", claimed=f"192.0.2.{n}"), f"g{n}", "x")
+    # The attacker's real address (the one the proxy appended) is locked.
+    response = log_in(behind_proxy("203.0.113.9", claimed="192.0.2.99"), "alice")
+    assert response.status_code == 429
+
+
+def test_without_a_proxy_forwarded_for_is_ignored(user):
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(LIMIT):
+        attacker.post(
+            "/accounts/login/",
+            {"username": f"guess{n}", "password": "x"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+    assert log_in(attacker, "alice").status_code == 429

@@ -149,6 +149,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a proxy every client shares the proxy's address; count failures per
+# the address the proxy saw instead (accounts.throttling.client_ip).
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 
 # --- Email (password reset) ------------------------------------------------------
 
