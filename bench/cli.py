@@ -208,7 +208,6 @@ class Bench:
         self.timings: dict[str, float] = {}
         # Logged-in sessions by session backend, then by username.
         self.cookies: dict[str, dict[str, list]] = {}
-        self.session_backend = ""
         self.outputs: dict[str, dict] = {}
         self.notes: list[str] = []
         self.connections: dict[str, dict] = {}
@@ -275,7 +274,10 @@ class Bench:
 
     def pick_users(self) -> None:
         a = self.args
-        needed = max(a.concurrency + 1, 0 if a.skip_durability else a.durability_users)
+        needed = max(
+            len(a.configs) * a.concurrency + 1,
+            0 if a.skip_durability else a.durability_users,
+        )
         minimum = min(self.sizes.tasks_per_user, 10)
         rows = dataset.users_with_tasks(a.admin_url, a.db_name, needed, minimum)
         if len(rows) < needed:
@@ -304,18 +306,24 @@ class Bench:
         if a.reuse_data and cookie_file.exists():
             self.cookies = json.loads(cookie_file.read_text())
 
-    def sessions(self) -> dict[str, list]:
-        """The sessions the app under test accepts (its session backend's)."""
-        return self.cookies.setdefault(self.session_backend, {})
+    def sessions(self, config: str) -> dict[str, list]:
+        """The sessions a configuration's app accepts (its session backend's)."""
+        backend = getattr(
+            importlib.import_module(CONFIGS[config]["settings"]),
+            "SESSION_ENGINE",
+            "django.contrib.sessions.backends.db",
+        )
+        return self.cookies.setdefault(backend, {})
 
-    def profiles(self, users: list[dict]) -> list[dict]:
+    def profiles(self, users: list[dict], config: str) -> list[dict]:
         tasks = dataset.tasks_of(
             self.args.admin_url, self.args.db_name, [u["id"] for u in users]
         )
+        sessions = self.sessions(config)
         return [
             {
                 **u,
-                "cookies": self.sessions().get(u["username"]),
+                "cookies": sessions.get(u["username"]),
                 "tasks": tasks[u["id"]],
                 "task_count": len(tasks[u["id"]]),
             }
@@ -344,79 +352,101 @@ class Bench:
                 f"the load process for {name} died (exit {process.returncode})"
             )
         out = json.loads(out_path.read_text())
-        self.sessions().update(out.get("cookies") or {})
         self.outputs[name] = out
         if out.get("error"):
             raise RuntimeError(f"load {name}: {out['error']}")
         return out
 
-    def run_config(self, config: str) -> None:
+    def start_targets(self) -> None:
+        """A proxy and an app per configuration, all up for the whole run."""
         a = self.args
-        spec = CONFIGS[config]
-        step(f"Configuration {spec['label']}: {spec['description']}")
-        started = time.monotonic()
-        first_connection = server.proxy_stats(self.control_url)["connections_opened"]
-        env = server.app_env(
-            spec["settings"], self.url("127.0.0.1", self.proxy_port), self.app_port
-        )
-        self.session_backend = getattr(
-            importlib.import_module(spec["settings"]),
-            "SESSION_ENGINE",
-            "django.contrib.sessions.backends.db",
-        )
-        server.start_app(self.processes, config, env, self.app_port)
-        try:
-            if config == "chosen" and not a.skip_durability:
-                # First: its 50 users log in together, and the perf users
-                # reuse their sessions.
-                self.run_durability()
-            kinds = {
-                "chosen": a.kinds,
-                "naive": a.naive_kinds,
-                "persistent": a.persistent_kinds,
-            }[config]
-            plan = {
-                "mode": "perf",
-                "base_url": f"http://127.0.0.1:{self.app_port}",
-                "control_url": self.control_url,
-                "password": PASSWORD,
-                "users": self.profiles(self.users[: a.concurrency]),
-                "delays": a.delays,
-                "kinds": kinds,
-                "per_user": {"read": a.requests, "write": a.write_requests},
-                "sequential": a.sequential,
+        host, port = self.admin_host_port()
+        self.targets = {}
+        proxy_port, app_port = a.proxy_port, a.app_port
+        for config in a.configs:
+            spec = CONFIGS[config]
+            proxy_port = server.free_port(proxy_port)
+            control_port = server.free_port(proxy_port + 1)
+            control_url = f"http://127.0.0.1:{control_port}"
+            server.start_proxy(
+                self.processes, config, proxy_port, control_port, f"{host}:{port}"
+            )
+            app_port = server.free_port(app_port)
+            env = server.app_env(
+                spec["settings"], self.url("127.0.0.1", proxy_port), app_port
+            )
+            server.start_app(self.processes, config, env, app_port)
+            self.targets[config] = {
+                "name": config,
+                "base_url": f"http://127.0.0.1:{app_port}",
+                "control_url": control_url,
             }
-            if config == "chosen":
-                small = self.profiles([self.users[a.concurrency]])[0]
-                plan["compare"] = {
-                    "delay_ms": 0,
-                    "samples": a.compare_samples,
-                    "big": {
-                        **self.big,
-                        "cookies": self.sessions().get(self.big["username"]),
-                    },
-                    "small": small,
+            print(
+                f"  {spec['label']}: app on 127.0.0.1:{app_port} "
+                f"({spec['settings']}), proxy 127.0.0.1:{proxy_port} -> {host}:{port} "
+                f"(control {control_url})"
+            )
+            proxy_port, app_port = proxy_port + 2, app_port + 1
+
+    def run_perf(self) -> None:
+        a = self.args
+        step(
+            "Pages: every configuration side by side, delays "
+            + ", ".join(f"{d} ms" for d in a.delays)
+        )
+        started = time.monotonic()
+        kinds = {
+            "chosen": a.kinds,
+            "naive": a.naive_kinds,
+            "persistent": a.persistent_kinds,
+        }
+        targets = []
+        # Each configuration gets users of its own: deletes change their tasks.
+        for index, config in enumerate(a.configs):
+            users = self.users[index * a.concurrency : (index + 1) * a.concurrency]
+            targets.append(
+                {
+                    **self.targets[config],
+                    "users": self.profiles(users, config),
+                    "kinds": kinds[config],
                 }
-            out = self.run_load(config, plan)
-            if "compare" in out:
-                cookies = out["compare"].pop("cookies")
-                self.sessions()[self.big["username"]] = cookies["big"]
-                self.sessions()[self.users[a.concurrency]["username"]] = cookies[
-                    "small"
-                ]
-            if out.get("api") and not out["api"]["available"]:
+            )
+        plan = {
+            "mode": "perf",
+            "password": PASSWORD,
+            "targets": targets,
+            "kind_order": ALL_KINDS,
+            "delays": a.delays,
+            "per_user": {"read": a.requests, "write": a.write_requests},
+            "sequential": a.sequential,
+        }
+        if "chosen" in a.configs:
+            small = self.users[len(a.configs) * a.concurrency]
+            sessions = self.sessions("chosen")
+            plan["compare"] = {
+                "target": "chosen",
+                "delay_ms": 0,
+                "samples": a.compare_samples,
+                "big": {**self.big, "cookies": sessions.get(self.big["username"])},
+                "small": self.profiles([small], "chosen")[0],
+            }
+        out = self.run_load("perf", plan)
+        for config, cookies in out.get("cookies", {}).items():
+            self.sessions(config).update(cookies)
+        if "compare" in out:
+            cookies = out["compare"].pop("cookies")
+            sessions = self.sessions("chosen")
+            sessions[self.big["username"]] = cookies["big"]
+            sessions[plan["compare"]["small"]["username"]] = cookies["small"]
+        for api in out.get("api", {}).values():
+            if not api["available"]:
                 note = (
-                    f"GET /api/tasks answered {out['api']['status']}: the JSON API "
-                    "is not there yet, so it was left out."
+                    f"GET /api/tasks answered {api['status']}: the JSON API is not "
+                    "there yet, so it was left out."
                 )
                 if note not in self.notes:
                     self.notes.append(note)
-        finally:
-            self.processes.stop("app")
-        self.connections[config] = connection_summary(
-            server.proxy_stats(self.control_url, connections=True), first_connection
-        )
-        self.timings[config] = time.monotonic() - started
+        self.timings["pages"] = time.monotonic() - started
 
     def run_durability(self) -> None:
         a = self.args
@@ -425,17 +455,18 @@ class Bench:
             "mixed reads and writes at 0 ms, chosen configuration"
         )
         started = time.monotonic()
-        server.set_delay(self.control_url, 0)
+        target = self.targets["chosen"]
+        server.set_delay(target["control_url"], 0)
         plan = {
             "mode": "durability",
-            "base_url": f"http://127.0.0.1:{self.app_port}",
-            "control_url": self.control_url,
+            "base_url": target["base_url"],
             "password": PASSWORD,
-            "users": self.profiles(self.users[: a.durability_users]),
+            "users": self.profiles(self.users[: a.durability_users], "chosen"),
             "duration": a.durability_seconds,
             "api": "api" in a.kinds,
         }
         out = self.run_load("durability", plan)
+        self.sessions("chosen").update(out.get("cookies") or {})
         out["verification"] = verify_durability(a.admin_url, a.db_name, out["journals"])
         v = out["verification"]
         print(
@@ -456,24 +487,19 @@ class Bench:
         self.prepare_data()
         self.pick_users()
 
-        step("Static files and the proxy")
+        step("Static files, the proxies and the apps")
         server.collectstatic(dict(os.environ))
-        self.proxy_port = server.free_port(a.proxy_port)
-        control_port = server.free_port(self.proxy_port + 1)
-        self.control_url = f"http://127.0.0.1:{control_port}"
-        host, port = self.admin_host_port()
-        server.start_proxy(
-            self.processes, self.proxy_port, control_port, f"{host}:{port}"
-        )
-        self.app_port = server.free_port(a.app_port)
-        print(
-            f"  proxy 127.0.0.1:{self.proxy_port} -> {host}:{port} (control "
-            f"{self.control_url}); app on 127.0.0.1:{self.app_port}"
-        )
-
-        for config in a.configs:
-            self.run_config(config)
-        self.processes.stop("proxy")
+        self.start_targets()
+        if "chosen" in a.configs and not a.skip_durability:
+            # First: its 50 users log in together, and the page measurements
+            # reuse their sessions.
+            self.run_durability()
+        self.run_perf()
+        for config, target in self.targets.items():
+            self.connections[config] = connection_summary(
+                server.proxy_stats(target["control_url"], connections=True)
+            )
+        self.processes.stop_all()
 
         step("EXPLAIN of the list page's queries for the big user")
         explain = explain_list_page(self.big["username"])
@@ -553,13 +579,11 @@ class Bench:
         }
 
 
-def connection_summary(stats: dict, after_id: int) -> dict:
-    """The proxy's per-connection counters for the connections a run opened."""
-    trips = sorted(
-        c["round_trips"] for c in stats["open"] + stats["closed"] if c["id"] > after_id
-    )
+def connection_summary(stats: dict) -> dict:
+    """A proxy's per-connection counters, summed up."""
+    trips = sorted(c["round_trips"] for c in stats["open"] + stats["closed"])
     return {
-        "opened": stats["connections_opened"] - after_id,
+        "opened": stats["connections_opened"],
         "round_trips": sum(trips),
         "round_trips_per_connection": {
             "min": trips[0] if trips else None,

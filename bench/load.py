@@ -129,8 +129,9 @@ RECORDER = Recorder()
 class Actor:
     """One data-set user behind one Locust user: its session and its tasks."""
 
-    def __init__(self, client, profile: dict, password: str) -> None:
+    def __init__(self, client, profile: dict, password: str, target: str = "") -> None:
         self.client = client
+        self.target = target
         self.profile = profile
         self.username = profile["username"]
         self.password = password
@@ -320,10 +321,19 @@ def run_step(actor: Actor, name: str, job, state: dict) -> None:
 
 
 class Controller:
+    """Runs cells: every user of one target sends one kind of request at once.
+
+    The targets (one app and its proxy per configuration) are all up at the
+    same time, and their cells alternate, so a change in the machine's load
+    during the run touches every configuration alike.
+    """
+
     def __init__(self, plan: dict) -> None:
         self.plan = plan
-        self.profiles = list(plan["users"])
-        self.actors: list[Actor] = []
+        self.targets = {t["name"]: t for t in plan["targets"]}
+        self.queue = [(t["name"], p) for t in plan["targets"] for p in t["users"]]
+        self.expected = len(self.queue)
+        self.actors: dict[str, list[Actor]] = {name: [] for name in self.targets}
         self.logged_in = 0
         self.login_failures: list[str] = []
         self.ready = Event()
@@ -334,19 +344,19 @@ class Controller:
         self.done_event = Event()
         self.finished = False
 
-    def claim(self) -> dict:
-        return self.profiles.pop(0)
+    def claim(self) -> tuple[str, dict]:
+        return self.queue.pop(0)
 
     def joined(self, actor: Actor, ok: bool) -> None:
-        self.actors.append(actor)
+        self.actors[actor.target].append(actor)
         self.logged_in += 1
         if not ok:
-            self.login_failures.append(actor.username)
-        if self.logged_in == len(self.plan["users"]):
+            self.login_failures.append(f"{actor.target}/{actor.username}")
+        if self.logged_in == self.expected:
             self.ready.set()
 
     def serve(self, actor: Actor) -> None:
-        """A user's life after login: run each cell it is given."""
+        """A user's life after login: run each cell of its target."""
         seen = 0
         while not self.finished:
             self.cell_event.wait()
@@ -356,7 +366,9 @@ class Controller:
                 gevent.sleep(0.001)
                 continue
             seen = self.cell_id
-            kind, count = self.cell
+            target, kind, count = self.cell
+            if actor.target != target:
+                continue
             try:
                 if kind == "refresh":
                     actor.refresh_ids()
@@ -367,13 +379,13 @@ class Controller:
                             run_step(actor, name, job, state)
             finally:
                 self.done += 1
-                if self.done == len(self.actors):
+                if self.done == len(self.actors[target]):
                     self.done_event.set()
 
-    def run_cell(self, kind: str, count: int) -> float:
+    def run_cell(self, target: str, kind: str, count: int) -> float:
         self.done = 0
         self.done_event.clear()
-        self.cell = (kind, count)
+        self.cell = (target, kind, count)
         started = time.perf_counter()
         self.cell_id += 1
         self.cell_event.set()
@@ -381,21 +393,22 @@ class Controller:
         self.cell_event.clear()
         return time.perf_counter() - started
 
-    def sequential(self, actor: Actor, kind: str, count: int, settle: float) -> dict:
+    def sequential(self, target: str, kind: str, count: int) -> dict:
         """Round trips and connections per request, from a batch of one kind."""
-        control = self.plan["control_url"]
+        control = self.targets[target]["control_url"]
+        actor = self.actors[target][0]
         out = {}
         jobs = jobs_for(actor, kind, count)
         state: dict = {}
         for name in steps(kind):
-            gevent.sleep(settle)
+            gevent.sleep(SETTLE)
             before = proxy_stats(control)
             RECORDER.bucket = {}
             for job in jobs:
                 run_step(actor, name, job, state)
             samples = RECORDER.bucket.get(name, [])
             RECORDER.bucket = None
-            gevent.sleep(settle)
+            gevent.sleep(SETTLE)
             after = proxy_stats(control)
             out[name] = {
                 "requests": len(jobs),
@@ -407,19 +420,66 @@ class Controller:
             }
         return out
 
+    def measure(self, target: str, kind: str, delay) -> list[dict]:
+        """One kind on one target: its sequential batch, then its cell."""
+        plan = self.plan
+        control = self.targets[target]["control_url"]
+        if kind == "delete":
+            self.run_cell(target, "refresh", 1)
+        sequential = self.sequential(target, kind, plan["sequential"])
+        per_user = plan["per_user"]["write" if kind in WRITE_KINDS else "read"]
+        before = proxy_stats(control)
+        RECORDER.bucket = {}
+        wall = self.run_cell(target, kind, per_user)
+        bucket, RECORDER.bucket = RECORDER.bucket, None
+        gevent.sleep(SETTLE)
+        after = proxy_stats(control)
+        names = steps(kind)
+        total = sum(len(bucket.get(name, [])) for name in names)
+        seq = sequential[names[0]]
+        log(
+            f"{target:<10} {delay:>4} ms  {kind:<15} {total / wall:7.1f} req/s  "
+            f"{seq['round_trips'] / max(seq['requests'], 1):5.2f} round trips/req  "
+            f"{seq['connections'] / max(seq['requests'], 1):4.2f} connections/req"
+        )
+        return [
+            {
+                "config": target,
+                "delay_ms": delay,
+                "name": name,
+                "users": len(self.actors[target]),
+                "wall_s": wall,
+                "latency_ms": [ms for ms, _ in bucket.get(name, [])],
+                "statuses": [status for _, status in bucket.get(name, [])],
+                "sequential": sequential[name],
+                # Under load, for the whole cell (all its steps).
+                "load_requests": total,
+                "load_round_trips": after["round_trips"] - before["round_trips"],
+                "load_connections": after["connections_opened"]
+                - before["connections_opened"],
+            }
+            for name in names
+        ]
+
+
+# Long enough for a closing connection's last bytes to reach the proxy.
+SETTLE = 0.025
+
 
 def run_perf(env: Environment, plan: dict, out: dict) -> None:
     controller = Controller(plan)
     password = plan["password"]
 
     class PerfUser(FastHttpUser):
-        host = plan["base_url"]
+        host = plan["targets"][0]["base_url"]
         wait_time = constant(0)
         network_timeout = 120.0
         connection_timeout = 10.0
 
         def on_start(self):
-            self.actor = Actor(self.client, controller.claim(), password)
+            target, profile = controller.claim()
+            self.client.base_url = controller.targets[target]["base_url"]
+            self.actor = Actor(self.client, profile, password, target)
             RECORDER.bucket = None
             controller.joined(self.actor, self.actor.log_in())
 
@@ -432,96 +492,64 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
     env.user_classes = [PerfUser]
     env.runner = env.create_local_runner()
     started = time.perf_counter()
-    env.runner.start(len(plan["users"]), spawn_rate=100)
+    env.runner.start(controller.expected, spawn_rate=100)
     if not controller.ready.wait(timeout=600):
         raise RuntimeError("the users did not all log in within 10 minutes")
     out["login_s"] = time.perf_counter() - started
     out["login_failures"] = controller.login_failures
-    out["cookies"] = {a.username: a.export_cookies() for a in controller.actors}
+    out["cookies"] = {
+        target: {a.username: a.export_cookies() for a in actors}
+        for target, actors in controller.actors.items()
+    }
     if controller.login_failures:
         raise RuntimeError(f"login failed for {controller.login_failures[:5]}")
-    log(f"{len(controller.actors)} users logged in ({out['login_s']:.1f} s)")
+    log(f"{controller.expected} users logged in ({out['login_s']:.1f} s)")
 
-    control = plan["control_url"]
-    first = controller.actors[0]
-    kinds = list(plan["kinds"])
-    if "api" in kinds:
-        set_delay(control, 0)
-        status = first.api(name="api probe").status_code
-        out["api"] = {"status": status, "available": status == 200}
+    kinds = {name: list(t["kinds"]) for name, t in controller.targets.items()}
+    out["api"] = {}
+    for name, target in controller.targets.items():
+        if "api" not in kinds[name]:
+            continue
+        set_delay(target["control_url"], 0)
+        status = controller.actors[name][0].api(name="api probe").status_code
+        out["api"][name] = {"status": status, "available": status == 200}
         if status != 200:
-            kinds.remove("api")
-            log(
-                f"GET /api/tasks answered {status}: the API is not there yet, "
-                "skipping it"
-            )
+            kinds[name].remove("api")
+            log(f"{name}: GET /api/tasks answered {status}: skipping the API")
 
+    order = [k for k in plan["kind_order"] if any(k in ks for ks in kinds.values())]
     cells = out.setdefault("cells", [])
     for delay in plan["delays"]:
-        set_delay(control, delay)
-        # Long enough for a closing connection's last bytes to reach the proxy.
-        settle = 0.025
-        # Warm up: pools fill, keep-alive connections open.
-        controller.run_cell("list", plan.get("warmup", 3))
-        for kind in kinds:
-            if kind == "delete":
-                controller.run_cell("refresh", 1)
-            sequential = controller.sequential(first, kind, plan["sequential"], settle)
-            per_user = plan["per_user"]["write" if kind in WRITE_KINDS else "read"]
-            before = proxy_stats(control)
-            RECORDER.bucket = {}
-            wall = controller.run_cell(kind, per_user)
-            bucket, RECORDER.bucket = RECORDER.bucket, None
-            gevent.sleep(settle)
-            after = proxy_stats(control)
-            names = steps(kind)
-            total = sum(len(bucket.get(name, [])) for name in names)
-            for name in names:
-                samples = bucket.get(name, [])
-                cells.append(
-                    {
-                        "delay_ms": delay,
-                        "name": name,
-                        "users": len(controller.actors),
-                        "wall_s": wall,
-                        "latency_ms": [ms for ms, _ in samples],
-                        "statuses": [status for _, status in samples],
-                        "sequential": sequential[name],
-                        # Under load, for the whole cell (all its steps).
-                        "load_requests": total,
-                        "load_round_trips": after["round_trips"]
-                        - before["round_trips"],
-                        "load_connections": after["connections_opened"]
-                        - before["connections_opened"],
-                    }
-                )
-            seq = sequential[names[0]]
-            log(
-                f"{delay:>4} ms  {kind:<15} {total / wall:7.1f} req/s  "
-                f"{seq['round_trips'] / max(seq['requests'], 1):5.2f} round trips/req  "
-                f"{seq['connections'] / max(seq['requests'], 1):4.2f} connections/req"
-            )
+        for name, target in controller.targets.items():
+            set_delay(target["control_url"], delay)
+            # Warm up: pools fill, keep-alive connections open.
+            controller.run_cell(name, "list", plan.get("warmup", 3))
+        for kind in order:
+            for name in controller.targets:
+                if kind in kinds[name]:
+                    cells += controller.measure(name, kind, delay)
 
     if plan.get("compare"):
-        out["compare"] = compare_big_user(env, plan, controller)
+        out["compare"] = compare_big_user(env, plan)
 
     controller.finished = True
     controller.cell_event.set()
     env.runner.quit()
 
 
-def compare_big_user(env: Environment, plan: dict, controller: Controller) -> dict:
+def compare_big_user(env: Environment, plan: dict) -> dict:
     """The list page of the user with many tasks next to a regular user's."""
     spec = plan["compare"]
-    set_delay(plan["control_url"], spec["delay_ms"])
+    target = next(t for t in plan["targets"] if t["name"] == spec["target"])
+    set_delay(target["control_url"], spec["delay_ms"])
     from locust.contrib.fasthttp import FastHttpSession
 
     actors = {}
     for role in ("big", "small"):
         session = FastHttpSession(
-            plan["base_url"], env.events.request, user=None, network_timeout=120
+            target["base_url"], env.events.request, user=None, network_timeout=120
         )
-        actor = Actor(session, spec[role], plan["password"])
+        actor = Actor(session, spec[role], plan["password"], target["name"])
         if not actor.log_in():
             raise RuntimeError(f"login failed for {actor.username}")
         actors[role] = actor
@@ -734,6 +762,7 @@ def run_durability(env: Environment, plan: dict, out: dict) -> None:
         for name, samples in bucket.items()
     }
     out["journals"] = [j.as_dict() for j in journals]
+    out["cookies"] = {j.actor.username: j.actor.export_cookies() for j in journals}
     env.runner.quit()
 
 

@@ -62,16 +62,11 @@ def _server_errors(outputs: dict) -> int:
 
 def summarize(*, meta, configs, outputs, explain, connections, notes) -> dict:
     results: dict = {}
-    for config in configs:
-        out = outputs.get(config)
-        if not out:
-            continue
-        per_delay: dict = {}
-        for cell in out.get("cells", []):
-            per_delay.setdefault(str(cell["delay_ms"]), {})[cell["name"]] = (
-                cell_metrics(cell)
-            )
-        results[config] = per_delay
+    for cell in outputs.get("perf", {}).get("cells", []):
+        per_delay = results.setdefault(cell["config"], {})
+        per_delay.setdefault(str(cell["delay_ms"]), {})[cell["name"]] = cell_metrics(
+            cell
+        )
 
     summary = {
         "meta": meta,
@@ -80,7 +75,7 @@ def summarize(*, meta, configs, outputs, explain, connections, notes) -> dict:
         "notes": list(notes),
         "explain": explain,
         "connections": connections,
-        "compare": _compare(outputs.get("chosen", {}).get("compare")),
+        "compare": _compare(outputs.get("perf", {}).get("compare")),
         "durability": _durability(outputs.get("durability")),
         "server_errors": _server_errors(outputs),
         "unexpected_statuses": {

@@ -149,10 +149,13 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen, log: Path) ->
     raise RuntimeError(f"{url} did not come up ({last}); log {log}:\n{tail}")
 
 
-def start_proxy(processes: Processes, port: int, control: int, upstream: str):
-    log = WORK_DIR / "logs" / "proxy.log"
+def start_proxy(
+    processes: Processes, name: str, port: int, control: int, upstream: str
+):
+    log = WORK_DIR / "logs" / f"proxy-{name}.log"
+    log.unlink(missing_ok=True)
     process = processes.start(
-        "proxy",
+        f"proxy-{name}",
         [
             sys.executable,
             "-m",
@@ -174,7 +177,7 @@ def start_app(processes: Processes, config: str, env: dict, port: int) -> None:
     log = WORK_DIR / "logs" / f"gunicorn-{config}.log"
     log.unlink(missing_ok=True)
     process = processes.start(
-        "app",
+        f"app-{config}",
         [
             sys.executable,
             "-m",
