@@ -500,6 +500,8 @@ class Bench:
                 server.proxy_stats(target["control_url"], connections=True)
             )
         self.processes.stop_all()
+        workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+        problems = [p for c in a.configs for p in server.app_problems(c, workers)]
 
         step("EXPLAIN of the list page's queries for the big user")
         explain = explain_list_page(self.big["username"])
@@ -515,6 +517,7 @@ class Bench:
             explain=explain,
             connections=self.connections,
             notes=self.notes,
+            app_problems=problems,
         )
         report.write(summary, RESULTS_DIR)
         report.print_summary(summary)

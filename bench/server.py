@@ -192,6 +192,19 @@ def start_app(processes: Processes, config: str, env: dict, port: int) -> None:
     wait_http(f"http://127.0.0.1:{port}/health/db", 60, process, log)
 
 
+def app_problems(config: str, workers: int) -> list[str]:
+    """What gunicorn's log says went wrong: workers that died or hung."""
+    log = WORK_DIR / "logs" / f"gunicorn-{config}.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    problems = []
+    restarts = text.count("Booting worker") - workers
+    if restarts > 0:
+        problems.append(f"{config}: gunicorn restarted {restarts} worker(s); see {log}")
+    if "WORKER TIMEOUT" in text:
+        problems.append(f"{config}: a gunicorn worker timed out; see {log}")
+    return problems
+
+
 def proxy_stats(control_url: str, connections: bool = False) -> dict:
     url = f"{control_url}/stats" + ("?connections=1" if connections else "")
     with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310
