@@ -65,6 +65,7 @@ DESCRIPTIONS = [
 ]
 
 
+IDLE_RECONNECT_S = 1.0
 # Marks the titles this process creates, so that they are unique across runs
 # on a reused data set.
 RUN_ID = secrets.token_hex(3)
@@ -139,6 +140,7 @@ class Actor:
         self.tasks = {t["id"]: dict(t) for t in profile.get("tasks", [])}
         self.ids = [t["id"] for t in profile.get("tasks", [])]
         self.created = 0
+        self.last_request = time.monotonic()
         client.cookiejar.set_policy(InsecureCookiePolicy())
 
     # Session.
@@ -165,19 +167,27 @@ class Actor:
             )  # fmt: skip
 
     def request(self, method, path, name, data=None, headers=None):
+        if time.monotonic() - self.last_request > IDLE_RECONNECT_S:
+            # gunicorn closes a kept-alive connection idle for 2 s, and a
+            # request sent just as it does gets no answer. After a pause, start
+            # on a fresh connection, as a browser whose idle one was closed.
+            self.client.client.close()
         headers = dict(headers or {})
         body = None
         if data is not None:
             body = urlencode(data)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return self.client.request(
-            method,
-            path,
-            name=name,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-        )
+        try:
+            return self.client.request(
+                method,
+                path,
+                name=name,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            )
+        finally:
+            self.last_request = time.monotonic()
 
     def log_in(self) -> bool:
         """Reuse the session the driver passed in if it is still valid, else log in."""

@@ -24,6 +24,9 @@ def free_port(start: int, host: str = "127.0.0.1") -> int:
     """The first port from ``start`` that nothing listens on."""
     for port in range(start, start + 200):
         with socket.socket() as sock:
+            # As gunicorn and asyncio bind: a port whose last connections
+            # linger in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, port))
             except OSError:
