@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from bench import RESULTS_DIR, ROOT_DIR, WORK_DIR, dataset, report, server
 from bench.dataset import BenchSetupError, Sizes
+from bench.kinds import KINDS as ALL_KINDS
 
 PASSWORD = "bench-Passw0rd-for-every-user"  # noqa: S105 - the data set's, public
 ROLE_PASSWORD = "todo-bench-role-password"  # noqa: S105 - a local bench role
@@ -40,17 +41,6 @@ CONFIGS = {
         "django.db.backends.postgresql engine, the project's sessions",
     },
 }
-ALL_KINDS = [
-    "list",
-    "list_active",
-    "list_completed",
-    "list_page",
-    "toggle",
-    "create",
-    "edit",
-    "delete",
-    "api",
-]
 
 FULL = {
     "users": 10_000,

@@ -4,6 +4,19 @@ Shared by the load process and the report (which must not import Locust:
 importing it patches the standard library for gevent).
 """
 
+# What a run can measure, in the order it measures them.
+KINDS = [
+    "list",
+    "list_active",
+    "list_completed",
+    "list_page",
+    "toggle",
+    "create",
+    "edit",
+    "delete",
+    "api",
+]
+
 LABELS = {
     "list": "GET /tasks/ (all, page 1)",
     "list_active": "GET /tasks/?status=active",

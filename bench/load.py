@@ -286,6 +286,19 @@ class Actor:
         return None
 
 
+class BenchUser(FastHttpUser):
+    """A Locust user with no think time and one HTTP connection."""
+
+    abstract = True
+    wait_time = constant(0)
+    network_timeout = 120.0
+    connection_timeout = 10.0
+    # One connection per user, as a browser tab mostly uses: a pool of them
+    # leaves some idle past gunicorn's 2 s keep-alive, and a request sent as
+    # the server closes one is lost in transit.
+    concurrency = 1
+
+
 # --- perf mode ------------------------------------------------------------------------
 
 
@@ -480,15 +493,8 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
     controller = Controller(plan)
     password = plan["password"]
 
-    class PerfUser(FastHttpUser):
+    class PerfUser(BenchUser):
         host = plan["targets"][0]["base_url"]
-        wait_time = constant(0)
-        network_timeout = 120.0
-        connection_timeout = 10.0
-        # One connection per user, as a browser tab mostly uses: a pool of
-        # them leaves some idle past gunicorn's 2 s keep-alive, and a request
-        # sent as the server closes one is lost in transit.
-        concurrency = 1
 
         def on_start(self):
             target, profile = controller.claim()
@@ -537,7 +543,7 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
         for name, target in controller.targets.items():
             set_delay(target["control_url"], delay)
             # Warm up: pools fill, keep-alive connections open.
-            controller.run_cell(name, "list", plan.get("warmup", 3))
+            controller.run_cell(name, "list", plan.get("warmup", 5))
         for kind in order:
             for name in controller.targets:
                 if kind in kinds[name]:
@@ -645,15 +651,8 @@ def run_durability(env: Environment, plan: dict, out: dict) -> None:
     state = {"logged_in": 0, "busy": 0, "failures": []}
     use_api = False
 
-    class MixedUser(FastHttpUser):
+    class MixedUser(BenchUser):
         host = plan["base_url"]
-        wait_time = constant(0)
-        network_timeout = 120.0
-        connection_timeout = 10.0
-        # One connection per user, as a browser tab mostly uses: a pool of
-        # them leaves some idle past gunicorn's 2 s keep-alive, and a request
-        # sent as the server closes one is lost in transit.
-        concurrency = 1
 
         def on_start(self):
             self.actor = Actor(self.client, profiles.pop(0), password)

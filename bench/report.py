@@ -533,31 +533,39 @@ def _decision(summary: dict) -> str:
 
 
 def _ratios(summary: dict) -> list[str]:
-    if "chosen" not in summary["results"] or "naive" not in summary["results"]:
+    results = summary["results"]
+    if "chosen" not in results or "naive" not in results:
         return []
+    delays = summary["meta"]["delays_ms"]
     lines = [
         "### Chosen vs naive, side by side",
         "",
-        "p50 speed-up (naive p50 / chosen p50) and throughput ratio (chosen req/s "
-        "/ naive req/s).",
+        "How many times faster the chosen configuration is: naive p50 / chosen p50 "
+        "under load and one request at a time, and chosen req/s / naive req/s.",
         "",
         "| request | "
-        + " | ".join(f"{d} ms p50 | {d} ms req/s" for d in summary["meta"]["delays_ms"])
+        + " | ".join(
+            f"{d} ms p50 | {d} ms p50, one at a time | {d} ms req/s" for d in delays
+        )
         + " |",
-        "|---|" + "---|---|" * len(summary["meta"]["delays_ms"]),
+        "|---|" + "---|---|---|" * len(delays),
     ]
-    names = list(
-        summary["results"]["chosen"].get(str(summary["meta"]["delays_ms"][0]), {})
-    )
+    names = [
+        name
+        for name in results["chosen"].get(str(delays[0]), {})
+        if name in results["naive"].get(str(delays[0]), {})
+    ]
     for name in names:
         row = [LABELS.get(name, name)]
-        for delay in summary["meta"]["delays_ms"]:
-            c = summary["results"]["chosen"].get(str(delay), {}).get(name)
-            n = summary["results"]["naive"].get(str(delay), {}).get(name)
-            if not c or not n or not c["p50_ms"] or not n["rps"]:
-                row += ["-", "-"]
+        for delay in delays:
+            c = results["chosen"].get(str(delay), {}).get(name)
+            n = results["naive"].get(str(delay), {}).get(name)
+            if not c or not n:
+                row += ["-", "-", "-"]
                 continue
-            row += [f"{n['p50_ms'] / c['p50_ms']:.2f}x", f"{c['rps'] / n['rps']:.2f}x"]
+            for key in ("p50_ms", "sequential_p50_ms"):
+                row.append(f"{n[key] / c[key]:.2f}x" if c[key] and n[key] else "-")
+            row.append(f"{c['rps'] / n['rps']:.2f}x" if n["rps"] else "-")
         lines.append("| " + " | ".join(row) + " |")
     return [*lines, ""]
 
