@@ -20,8 +20,9 @@ It counts, per connection and in total:
 The counters are served as JSON by a small HTTP control endpoint, which also
 changes the delay at run time::
 
-    GET  /stats              totals and the open connections
-    POST /delay?rtt_ms=10    set the simulated round-trip time
+    GET  /stats                  the totals
+    GET  /stats?connections=1    and each connection's counters
+    POST /delay?rtt_ms=10        set the simulated round-trip time
 
 Run it with ``python -m bench.proxy --listen 127.0.0.1:6500
 --upstream 127.0.0.1:5432 --control 127.0.0.1:6501 --rtt-ms 10``.
