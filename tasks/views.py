@@ -9,7 +9,9 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -60,6 +62,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status not in STATUSES:
         status = "all"
+    here = request.get_full_path()
     page, counts = _tasks(request).page_with_counts(
         status, request.GET.get("page"), PAGE_SIZE
     )
@@ -72,8 +75,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "status": status,
             "statuses": STATUSES,
-            "here": request.get_full_path(),
-            "here_encoded": quote(request.get_full_path(), safe="/"),
+            "here": escape(here),
+            "here_encoded": quote(here, safe="/"),
+            "csrf": get_token(request),
             "form": TaskForm(),
         },
     )
