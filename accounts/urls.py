@@ -1,14 +1,13 @@
-from django.contrib.auth.views import LoginView
 from django.urls import path
 
 from . import views
-from .forms import LoginForm
 
 urlpatterns = [
     path("", views.account, name="account"),
-    # Django's login view (accounts/ includes django.contrib.auth.urls after
-    # these), with a form that also checks the username's length.
-    path("login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    # Django's login and logout views (accounts/ includes django.contrib.auth.urls
+    # after these), with a confirmation message each.
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("export.json", views.export_json, name="export-json"),
     path("export.csv", views.export_csv, name="export-csv"),

@@ -8,7 +8,9 @@ from itertools import chain
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tasks.models import Task
 
-from .forms import DeleteAccountForm, SignupForm, TokenForm
+from .forms import DeleteAccountForm, LoginForm, SignupForm, TokenForm
 from .models import AccessToken
 
 
@@ -129,3 +131,17 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     messages.success(request, "Token revoked.")
     return redirect("tokens")
+
+
+class LoginView(SuccessMessageMixin, auth_views.LoginView):
+    # Django's form, plus a check of the username's length (see LoginForm).
+    authentication_form = LoginForm
+    success_message = "Welcome back, %(username)s."
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # Messages live in a cookie, so this one outlives the session.
+        messages.info(request, "You have logged out.")
+        return response

@@ -98,6 +98,16 @@ def test_login_redirects_to_next(client, user):
     assert response["Location"] == "/tasks/?status=active"
 
 
+def test_login_and_logout_each_leave_a_message(client, user):
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, follow=True
+    )
+    assert "Welcome back, alice." in response.content.decode()
+    response = client.post("/accounts/logout/", follow=True)
+    assert response.redirect_chain == [("/accounts/login/", 302)]
+    assert "You have logged out." in response.content.decode()
+
+
 def test_login_ignores_an_offsite_next(client, user):
     response = client.post(
         "/accounts/login/",
