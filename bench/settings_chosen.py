@@ -16,3 +16,21 @@ STORAGES = {
         "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     },
 }
+
+
+def without_pool(*, conn_max_age: int, health_checks: bool) -> dict:
+    """The default database on Django's plain PostgreSQL engine, unpooled.
+
+    For the configurations the chosen one is measured against.
+    """
+    default = DATABASES["default"]  # noqa: F405
+    options = {k: v for k, v in default["OPTIONS"].items() if k != "pool"}
+    return {
+        "default": {
+            **default,
+            "ENGINE": "django.db.backends.postgresql",
+            "OPTIONS": options,
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": health_checks,
+        }
+    }

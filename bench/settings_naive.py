@@ -7,14 +7,5 @@ backend. Everything else is the chosen configuration's.
 
 from bench.settings_chosen import *  # noqa: F403
 
-_options = {k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k != "pool"}  # noqa: F405
-DATABASES = {
-    "default": {
-        **DATABASES["default"],  # noqa: F405
-        "ENGINE": "django.db.backends.postgresql",
-        "OPTIONS": _options,
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": False,
-    }
-}
+DATABASES = without_pool(conn_max_age=0, health_checks=False)  # noqa: F405
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

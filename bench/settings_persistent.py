@@ -7,13 +7,4 @@ reuses it. Plain PostgreSQL engine, no pool; sessions as the project has them.
 
 from bench.settings_chosen import *  # noqa: F403
 
-_options = {k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k != "pool"}  # noqa: F405
-DATABASES = {
-    "default": {
-        **DATABASES["default"],  # noqa: F405
-        "ENGINE": "django.db.backends.postgresql",
-        "OPTIONS": _options,
-        "CONN_MAX_AGE": 600,
-        "CONN_HEALTH_CHECKS": True,
-    }
-}
+DATABASES = without_pool(conn_max_age=600, health_checks=True)  # noqa: F405
