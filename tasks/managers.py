@@ -26,6 +26,11 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted.values("n"))
 
 
+def _toggled() -> dict:
+    """The SET clause of a toggle: NOT completed, and a new updated_at."""
+    return {"completed": ~Q(completed=True), "updated_at": timezone.now()}
+
+
 class UnscopedQueryError(RuntimeError):
     """A task query ran without ``for_user()``."""
 
@@ -167,13 +172,14 @@ class TaskQuerySet(models.QuerySet):
             number = 1
         number = min(max(number, 1), MAX_PAGE)
         everything = self.order_by()
+        shown = self.with_status(status)
         rows = list(
-            self.with_status(status).annotate(
+            shown.annotate(
                 all_count=_count_of(everything),
                 active_count=_count_of(everything.active()),
             )[(number - 1) * per_page : number * per_page]
         )
-        paginator = Paginator(self.with_status(status), per_page)
+        paginator = Paginator(shown, per_page)
         if rows:
             all_count, active = rows[0].all_count, rows[0].active_count
             counts = {
@@ -191,9 +197,7 @@ class TaskQuerySet(models.QuerySet):
 
     def toggle(self, pk) -> int:
         """Flip ``completed`` in one UPDATE; returns 1, or 0 if not found."""
-        return self.filter(pk=pk).update(
-            completed=~Q(completed=True), updated_at=timezone.now()
-        )
+        return self.filter(pk=pk).update(**_toggled())
 
     def toggle_returning(self, pk):
         """Flip ``completed`` and return the task as saved, or None if not found.
@@ -209,9 +213,7 @@ class TaskQuerySet(models.QuerySet):
         if self._owner is None:
             raise UnscopedQueryError("toggle_returning() needs a for_user() queryset.")
         query = self.filter(pk=pk).query.chain(UpdateQuery)
-        query.add_update_values(
-            {"completed": ~Q(completed=True), "updated_at": timezone.now()}
-        )
+        query.add_update_values(_toggled())
         compiler = query.get_compiler(self.db)
         try:
             sql, params = compiler.as_sql()
