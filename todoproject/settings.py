@@ -7,6 +7,7 @@ configuration table is the reference for each variable and its default.
 
 from pathlib import Path
 
+import jinja2
 from django.core.exceptions import ImproperlyConfigured
 
 from todoproject import config, neon
@@ -79,6 +80,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
         },
+    },
+    {
+        # The task list's rows only: see "Design notes" in the README.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "OPTIONS": {"undefined": jinja2.StrictUndefined},
     },
 ]
 
