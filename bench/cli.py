@@ -409,6 +409,10 @@ class Bench:
             "delays": a.delays,
             "per_user": {"read": a.requests, "write": a.write_requests},
             "sequential": a.sequential,
+            # Enough simultaneous requests to keep every gunicorn thread busy.
+            "saturate": 2
+            * int(os.environ.get("WEB_CONCURRENCY", "2"))
+            * int(os.environ.get("GUNICORN_THREADS", "4")),
         }
         if "chosen" in a.configs:
             small = self.users[len(a.configs) * a.concurrency]

@@ -543,6 +543,7 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
         for name, target in controller.targets.items():
             set_delay(target["control_url"], delay)
             # Warm up: pools fill, keep-alive connections open.
+            fill_pools(env, target, controller.actors[name][0], plan["saturate"])
             controller.run_cell(name, "list", plan.get("warmup", 5))
         for kind in order:
             for name in controller.targets:
@@ -555,6 +556,37 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
     controller.finished = True
     controller.cell_event.set()
     env.runner.quit()
+
+
+def fill_pools(env: Environment, target: dict, actor: Actor, requests: int) -> None:
+    """Grow every worker's connection pool to what its threads can use.
+
+    Pools open connections on demand, so which worker's pool has grown depends
+    on how the bench's kept-alive connections happened to spread over the
+    workers; a cell where more of them land on one worker than ever before
+    would open a connection, which is growth, not a cost per request. Enough
+    simultaneous requests to keep every thread of every worker busy take each
+    pool to its steady size first. Not recorded.
+    """
+    from locust.contrib.fasthttp import FastHttpSession
+
+    session = FastHttpSession(
+        target["base_url"],
+        env.events.request,
+        user=None,
+        network_timeout=120,
+        concurrency=requests,
+    )
+    filler = Actor(session, actor.profile, actor.password, actor.target)
+    filler.import_cookies(actor.export_cookies())
+    for _ in range(3):
+        gevent.joinall(
+            [
+                gevent.spawn(session.request, "GET", "/tasks/", name="warm-up")
+                for _ in range(requests)
+            ]
+        )
+    session.client.close()
 
 
 def compare_big_user(env: Environment, plan: dict) -> dict:
