@@ -88,7 +88,6 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "tasks/task_list.html",
         {
             "page": page,
-            "tasks": page.object_list,
             "rows": rows,
             "counts": counts,
             "statuses": STATUSES,
