@@ -541,9 +541,9 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
     cells = out.setdefault("cells", [])
     for delay in plan["delays"]:
         for name, target in controller.targets.items():
-            set_delay(target["control_url"], delay)
             # Warm up: pools fill, keep-alive connections open.
             fill_pools(env, target, controller.actors[name][0], plan["saturate"])
+            set_delay(target["control_url"], delay)
             controller.run_cell(name, "list", plan.get("warmup", 5))
         for kind in order:
             for name in controller.targets:
@@ -558,6 +558,19 @@ def run_perf(env: Environment, plan: dict, out: dict) -> None:
     env.runner.quit()
 
 
+def http_session(env: Environment, base_url: str, concurrency: int = 1):
+    """A client outside Locust's users, its requests recorded like theirs."""
+    from locust.contrib.fasthttp import FastHttpSession
+
+    return FastHttpSession(
+        base_url,
+        env.events.request,
+        user=None,
+        network_timeout=120,
+        concurrency=concurrency,
+    )
+
+
 def fill_pools(env: Environment, target: dict, actor: Actor, requests: int) -> None:
     """Grow every worker's connection pool to what its threads can use.
 
@@ -566,17 +579,13 @@ def fill_pools(env: Environment, target: dict, actor: Actor, requests: int) -> N
     workers; a cell where more of them land on one worker than ever before
     would open a connection, which is growth, not a cost per request. Enough
     simultaneous requests to keep every thread of every worker busy take each
-    pool to its steady size first. Not recorded.
+    pool to its steady size first: sent with a long delay, so that they
+    overlap even where a page takes a few milliseconds, and on new
+    connections each round, which gunicorn's workers share out afresh. Not
+    recorded. The caller sets the delay to measure afterwards.
     """
-    from locust.contrib.fasthttp import FastHttpSession
-
-    session = FastHttpSession(
-        target["base_url"],
-        env.events.request,
-        user=None,
-        network_timeout=120,
-        concurrency=requests,
-    )
+    set_delay(target["control_url"], FILL_DELAY_MS)
+    session = http_session(env, target["base_url"], concurrency=requests)
     filler = Actor(session, actor.profile, actor.password, actor.target)
     filler.import_cookies(actor.export_cookies())
     for _ in range(3):
@@ -586,7 +595,10 @@ def fill_pools(env: Environment, target: dict, actor: Actor, requests: int) -> N
                 for _ in range(requests)
             ]
         )
-    session.client.close()
+        session.client.close()
+
+
+FILL_DELAY_MS = 50
 
 
 def compare_big_user(env: Environment, plan: dict) -> dict:
@@ -594,17 +606,9 @@ def compare_big_user(env: Environment, plan: dict) -> dict:
     spec = plan["compare"]
     target = next(t for t in plan["targets"] if t["name"] == spec["target"])
     set_delay(target["control_url"], spec["delay_ms"])
-    from locust.contrib.fasthttp import FastHttpSession
-
     actors = {}
     for role in ("big", "small"):
-        session = FastHttpSession(
-            target["base_url"],
-            env.events.request,
-            user=None,
-            network_timeout=120,
-            concurrency=1,
-        )
+        session = http_session(env, target["base_url"])
         actor = Actor(session, spec[role], plan["password"], target["name"])
         if not actor.log_in():
             raise RuntimeError(f"login failed for {actor.username}")
