@@ -21,6 +21,11 @@ from bench import RESULTS_DIR, ROOT_DIR, WORK_DIR, dataset, report, server
 from bench.dataset import BenchSetupError, Sizes
 from bench.kinds import KINDS as ALL_KINDS
 
+# As gunicorn.conf.py reads them, with its defaults.
+GUNICORN = {
+    "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
+    "threads": int(os.environ.get("GUNICORN_THREADS", "4")),
+}
 PASSWORD = "bench-Passw0rd-for-every-user"  # noqa: S105 - the data set's, public
 ROLE_PASSWORD = "todo-bench-role-password"  # noqa: S105 - a local bench role
 
@@ -412,9 +417,7 @@ class Bench:
             "per_user": {"read": a.requests, "write": a.write_requests},
             "sequential": a.sequential,
             # Enough simultaneous requests to keep every gunicorn thread busy.
-            "saturate": 2
-            * int(os.environ.get("WEB_CONCURRENCY", "2"))
-            * int(os.environ.get("GUNICORN_THREADS", "4")),
+            "saturate": 2 * GUNICORN["workers"] * GUNICORN["threads"],
         }
         if "chosen" in a.configs:
             small = self.users[len(a.configs) * a.concurrency]
@@ -509,8 +512,9 @@ class Bench:
                 server.proxy_stats(target["control_url"], connections=True)
             )
         self.processes.stop_all()
-        workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-        problems = [p for c in a.configs for p in server.app_problems(c, workers)]
+        problems = [
+            p for c in a.configs for p in server.app_problems(c, GUNICORN["workers"])
+        ]
 
         step("EXPLAIN of the list page's queries for the big user")
         explain = explain_list_page(self.big["username"])
@@ -578,10 +582,7 @@ class Bench:
             "durability": None
             if a.skip_durability
             else {"users": a.durability_users, "seconds": a.durability_seconds},
-            "gunicorn": {
-                "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
-                "threads": int(os.environ.get("GUNICORN_THREADS", "4")),
-            },
+            "gunicorn": GUNICORN,
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
