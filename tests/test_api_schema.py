@@ -6,13 +6,17 @@ checks every answer: never a 5xx, a documented status code, a body that
 matches the documented schema, invalid input rejected, valid input accepted.
 """
 
+import re
+
 import pytest
 import schemathesis
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
 from accounts.models import AccessToken
+from tasks.forms import TaskForm
 from tasks.models import Task
+from tasks.schemas import DESCRIPTION_PATTERN, SPACE, TITLE_PATTERN
 from tests.conftest import make_tasks
 from todoproject.wsgi import application
 
@@ -78,3 +82,23 @@ def test_api_conforms_to_its_schema(case, user, token, task_ids):
     aim_at_existing_tasks(case, user, task_ids)
 
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_schemas_text_patterns_trim_exactly_what_the_form_trims():
+    # JSON Schema patterns are ECMA-262, whose \s is not Python's: the white
+    # space is spelled out, and must be the set str.strip() removes.
+    assert r"\s" not in TITLE_PATTERN and r"\s" not in DESCRIPTION_PATTERN
+    space = re.compile(f"[{SPACE}]")
+    assert {chr(c) for c in range(0x110000) if space.fullmatch(chr(c))} == {
+        chr(c) for c in range(0x110000) if chr(c).isspace()
+    }
+    samples = [
+        "a", " a ", "\f\x85\t\t\v", "\x85", "\x1c", "\ufeff", "\u3000x\u3000",
+        "a" * 200, "a" * 201, " " + "a" * 200 + "\n", "a\x00b", "",
+    ]  # fmt: skip
+    for text in samples:
+        form = TaskForm({"title": text, "description": text})
+        assert bool(re.fullmatch(TITLE_PATTERN, text)) == ("title" not in form.errors)
+        assert bool(re.fullmatch(DESCRIPTION_PATTERN, text)) == (
+            "description" not in form.errors
+        ), repr(text)
