@@ -227,6 +227,19 @@ def log_in(page, base_url: str, username: str, password: str = PASSWORD) -> None
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}/tasks/")
+    wait_for_htmx(page)
+
+
+def wait_for_htmx(page) -> None:
+    """Wait until htmx has no request, swap or settle in progress.
+
+    htmx focuses a swapped page's autofocus input when the swap settles, a
+    moment after the new content shows; a test that moves focus before then
+    has it taken back. (Without JavaScript nothing is ever in progress.)
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
 
 
 # --- Screenshots ----------------------------------------------------------------

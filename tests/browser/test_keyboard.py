@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in
+from .conftest import log_in, wait_for_htmx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,12 +66,17 @@ def test_add_form_works_with_the_keyboard_alone(js, new_page, live_server, user)
 
     # Focus is back in the input (htmx honours autofocus in swapped content;
     # a full page load does anyway): the next task can be typed straight away.
+    wait_for_htmx(page)
     expect(page.get_by_label("New task")).to_be_focused()
     page.keyboard.type("And another")
     page.keyboard.press("Enter")
     expect(page.locator("#task-list .task .title")).to_have_text(
         ["And another", "Typed without a mouse"]
     )
+    # htmx moves focus to the autofocus input once the swap settles; wait for
+    # it, or it would take focus from the toggle between focus() and Space.
+    wait_for_htmx(page)
+    expect(page.get_by_label("New task")).to_be_focused()
 
     # Space on the focused toggle button marks the task done.
     toggle = page.get_by_role("button", name="Mark “And another” as done")
@@ -90,6 +95,7 @@ def test_every_focusable_control_shows_a_visible_focus_ring(
     expect(page.locator("#task-list .task")).to_have_count(1)
     # htmx moves focus to the autofocus input once the swap settles; wait for
     # it, or it would steal focus back in the middle of the walk.
+    wait_for_htmx(page)
     expect(page.get_by_label("New task")).to_be_focused()
 
     # Walk the whole Tab order of the list page once, from the top.
