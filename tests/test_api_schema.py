@@ -80,6 +80,11 @@ def aim_at_existing_tasks(case, user, task_ids: list[int]) -> None:
 )
 def test_api_conforms_to_its_schema(case, user, token, task_ids):
     aim_at_existing_tasks(case, user, task_ids)
+    # Schemathesis now and then sends a Host header of its own ("HOST: 1").
+    # Which hosts are served is ALLOWED_HOSTS' business, answered with a 400
+    # before any API code runs (tests/test_security.py), not the API schema's.
+    if case.headers:
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() != "host"}
 
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
 

@@ -441,3 +441,12 @@ def test_the_settings_take_the_email_backend_from_email_url():
     }
     default = production_settings("EMAIL_BACKEND")
     assert default["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/tasks/", "/api/tasks"])
+def test_a_request_for_a_host_not_served_gets_a_400_page(settings, path):
+    settings.ALLOWED_HOSTS = ["example.com"]
+    response = Client().get(path, HTTP_HOST="1")
+    assert response.status_code == 400
+    assert "<title>Bad request" in response.content.decode()
