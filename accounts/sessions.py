@@ -2,6 +2,9 @@
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
+from django.utils import timezone
+
+from todoproject.neon.pipeline import fetch_together
 
 
 class SessionStore(db.SessionStore):
@@ -13,8 +16,24 @@ class SessionStore(db.SessionStore):
 
         return UserSession
 
+    def _rows(self):
+        return self.model.objects.filter(
+            session_key=self.session_key, expire_date__gt=timezone.now()
+        )
+
+    def user_ids(self):
+        """A subquery for the id of the user this session signs in, if any."""
+        return self._rows().values("user_id")
+
     def _get_session_from_db(self):
-        session = super()._get_session_from_db()
+        rows = self.__dict__.pop("_fetched", None)
+        if rows is None:
+            session = super()._get_session_from_db()
+        elif rows:
+            session = rows[0]
+        else:
+            session = None
+            self._session_key = None  # as Django does for an unknown key
         self.user = session.user if session else None
         return session
 
@@ -27,3 +46,20 @@ class SessionStore(db.SessionStore):
         """The user whose id the session row carries (loading it if needed)."""
         self._get_session()
         return self.user
+
+    def load_with(self, *querysets) -> list[list] | None:
+        """Load the session, and evaluate ``querysets`` in the same round trip.
+
+        For reads that only depend on the session key (``for_session()``
+        querysets): returns their rows, or ``None`` without running them when
+        the request has no session to load. Their rows belong to whoever the
+        session row names; use them only once ``request.user`` has checked
+        the session and agrees.
+        """
+        if self.session_key is None:
+            return None
+        if hasattr(self, "_session_cache"):
+            return [list(queryset) for queryset in querysets]
+        self._fetched, *results = fetch_together(self._rows(), *querysets)
+        self._get_session()
+        return results

@@ -17,6 +17,15 @@ from django.utils import timezone
 MAX_PAGE = 10**6
 
 
+def page_number(value) -> int:
+    """A page number from a query string: 1 for anything but a number."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 1
+    return min(max(number, 1), MAX_PAGE)
+
+
 def _count_of(queryset) -> Subquery:
     # COUNT as a plain function, not an aggregate, so no GROUP BY is added:
     # the subquery is one row, one number.
@@ -134,6 +143,18 @@ class TaskQuerySet(models.QuerySet):
         scoped._owner = user
         return scoped
 
+    def for_session(self, session) -> "TaskQuerySet":
+        """The tasks of whoever ``session`` signs in, as the database finds them.
+
+        For reading in the same round trip as the session itself
+        (``SessionStore.load_with()``), before Django has checked it: such
+        rows reach a page only through ``page_with_counts(rows=...)`` of the
+        ``for_user(request.user)`` queryset, which checks their owner.
+        """
+        scoped = self.filter(user__in=session.user_ids())
+        scoped._scoped = True
+        return scoped
+
     # Filters.
 
     def active(self) -> "TaskQuerySet":
@@ -157,29 +178,33 @@ class TaskQuerySet(models.QuerySet):
             completed=Count("pk", filter=Q(completed=True)),
         )
 
-    def page_with_counts(self, status: str, number, per_page: int):
+    def page_rows(self, status: str, number: int, per_page: int) -> "TaskQuerySet":
+        """Page ``number`` of the tasks with ``status``, counters riding along.
+
+        The counters ride along on every row as two scalar subqueries, which
+        the database computes once, so rows and counters come in one query.
+        """
+        everything = self.order_by()
+        return self.with_status(status).annotate(
+            all_count=_count_of(everything),
+            active_count=_count_of(everything.active()),
+        )[(number - 1) * per_page : number * per_page]
+
+    def page_with_counts(self, status: str, number, per_page: int, rows=None):
         """Page ``number`` of the tasks with ``status``, and the counters.
 
-        Returns ``(page, counts)``, usually from one query: the counters ride
-        along on every row as two scalar subqueries, which the database
-        computes once, so the list page costs one round trip instead of two.
+        Returns ``(page, counts)``, usually from one query (``page_rows()``).
         Only a page without rows (no tasks, or a number past the end) asks
-        again, the ordinary way.
+        again, the ordinary way. ``rows`` may bring the page read ahead of
+        the session check (``page_rows()`` of a ``for_session()`` queryset,
+        with ``user`` loaded): they are used if they are this user's.
         """
-        try:
-            number = int(number)
-        except (TypeError, ValueError):
-            number = 1
-        number = min(max(number, 1), MAX_PAGE)
-        everything = self.order_by()
-        shown = self.with_status(status)
-        rows = list(
-            shown.annotate(
-                all_count=_count_of(everything),
-                active_count=_count_of(everything.active()),
-            )[(number - 1) * per_page : number * per_page]
-        )
-        paginator = Paginator(shown, per_page)
+        number = page_number(number)
+        if rows is None or any(row.user_id != self._owner.pk for row in rows):
+            # Never the case when the session named this user, as it did for
+            # request.user; but rows are shown only to their owner, checked.
+            rows = list(self.page_rows(status, number, per_page))
+        paginator = Paginator(self.with_status(status), per_page)
         if rows:
             all_count, active = rows[0].all_count, rows[0].active_count
             counts = {

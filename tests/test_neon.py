@@ -17,9 +17,13 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
+from tasks.models import Task
 from todoproject import config, neon
+from todoproject.neon.base import is_alive
 from todoproject.neon.checks import database_errors
+from todoproject.neon.pipeline import fetch_together
 
 ROOT = Path(__file__).resolve().parent.parent
 NEON_POOLED = "postgresql://u:pw@ep-cool-1-pooler.eu-central-1.aws.neon.tech/neondb"
@@ -319,6 +323,57 @@ def test_request_after_the_server_dropped_every_connection_succeeds(live_server)
     for _ in range(3):
         status, body = _get(f"{live_server.url}/health/db")
         assert (status, "healthy" in body) == (200, True)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_list_page_after_the_server_dropped_every_connection_succeeds(
+    live_server, user
+):
+    # The list page sends its two queries as one pipeline: that, too, is
+    # retried once on a fresh connection when the pooled one died.
+    Task.objects.for_user(user).create(title="Still here")
+    browser = Client()
+    browser.force_login(user)
+    cookie = {"Cookie": f"sessionid={browser.cookies['sessionid'].value}"}
+    assert _get(f"{live_server.url}/tasks/", cookie)[0] == 200
+    database = connection.settings_dict["NAME"]
+    connection.close()
+    assert _terminate_app_connections(database) >= 1
+    if os.environ.get("TEST_BEHIND_PGBOUNCER"):
+        _pgbouncer_kill_clients(database)
+    for _ in range(3):
+        status, body = _get(f"{live_server.url}/tasks/", cookie)
+        assert (status, "Still here" in body) == (200, True)
+
+
+FIRST_READS = {
+    "one query": lambda user: [list(Task.objects.for_user(user))],
+    "a pipeline": lambda user: fetch_together(
+        Task.objects.for_user(user), Task.objects.for_user(user).values("title")
+    ),
+}
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("read", FIRST_READS.values(), ids=FIRST_READS)
+def test_first_read_on_a_connection_that_died_after_checkout_is_retried(read, user):
+    Task.objects.for_user(user).create(title="Still here")
+    connection.close()
+    connection.ensure_connection()  # checked out, and found alive
+    database = connection.settings_dict["NAME"]
+    # ...and only now does the server drop it, before the first query.
+    assert _terminate_app_connections(database) >= 1
+    if os.environ.get("TEST_BEHIND_PGBOUNCER"):
+        _pgbouncer_kill_clients(database)
+    time.sleep(0.2)  # for the server's goodbye to arrive
+    assert not is_alive(connection.connection)
+
+    results = read(user)
+
+    assert results[0][0].title == "Still here"
+    assert is_alive(connection.connection)
 
 
 class _Forwarder:

@@ -1,5 +1,7 @@
 """The round-trip floor: what every request costs the database, on PostgreSQL."""
 
+import asyncio
+import threading
 import time
 import urllib.request
 
@@ -11,7 +13,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bench.proxy import Proxy
 from tasks.models import Task
+from tests.conftest import make_tasks
+from todoproject.neon.pipeline import fetch_together
 
 pytestmark = pytest.mark.skipif(
     not (settings.DATABASE_URL_TEST or "").startswith("postgres"),
@@ -92,3 +97,111 @@ def test_steady_state_requests_open_no_connections(live_server, user):
         time.sleep(0.02)
         assert get("/tasks/") == 200
     assert connection.pool.get_stats()["connections_num"] == opened
+
+
+@pytest.fixture
+def proxy(transactional_db):
+    """The test database, reached through the bench's counting proxy.
+
+    With no added delay: only its count of round trips (bursts the client
+    sends before waiting for an answer) is wanted here.
+    """
+    settings_dict = connection.settings_dict
+    upstream = (settings_dict["HOST"], int(settings_dict["PORT"]))
+    counter = Proxy(upstream, rtt_ms=0)
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        asyncio.start_server(counter.handle, "127.0.0.1", 0)
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def reconnect(host, port):
+        connection.close()
+        connection.close_pool()
+        settings_dict["HOST"], settings_dict["PORT"] = host, port
+
+    reconnect("127.0.0.1", server.sockets[0].getsockname()[1])
+    try:
+        yield counter
+    finally:
+        reconnect(*upstream)
+        asyncio.run_coroutine_threadsafe(_stop(server), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+async def _stop(server) -> None:
+    server.close()
+    await server.wait_closed()
+    others = [
+        task for task in asyncio.all_tasks() if task is not asyncio.current_task()
+    ]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
+def _round_trips(counter: Proxy, action) -> int:
+    before = counter.round_trips
+    action()
+    return counter.round_trips - before
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?status=active", "?status=completed", "?page=2", "?page=x"]
+)
+def test_list_page_costs_one_round_trip(proxy, user, query):
+    make_tasks(user, 120, completed=False)
+    make_tasks(user, 120, completed=True)
+    client = Client()
+    client.force_login(user)
+    assert client.get("/tasks/").status_code == 200  # the pool connects
+
+    response = None
+
+    def get():
+        nonlocal response
+        response = client.get("/tasks/" + query)
+
+    assert _round_trips(proxy, get) == 1
+    assert response.status_code == 200
+    assert response.context["page"].object_list
+
+
+def test_list_page_for_an_unknown_session_costs_one_round_trip(proxy, user):
+    client = Client()
+    client.force_login(user)
+    assert client.get("/tasks/").status_code == 200
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+
+    response = None
+
+    def get():
+        nonlocal response
+        response = client.get("/tasks/")
+
+    assert _round_trips(proxy, get) == 1
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/tasks/"
+
+
+def test_fetch_together_sends_every_query_in_one_round_trip(proxy, user, other_user):
+    make_tasks(user, 3)
+    everyone = get_user_model().objects.order_by("pk")
+    mine = Task.objects.for_user(user).order_by("pk")
+    fetch_together(everyone.filter(pk=user.pk))  # the pool connects
+
+    results = None
+
+    def fetch():
+        nonlocal results
+        results = fetch_together(everyone, mine, mine.values_list("title", flat=True))
+
+    assert _round_trips(proxy, fetch) == 1
+    assert results == [
+        list(everyone),
+        list(mine),
+        list(mine.values_list("title", flat=True)),
+    ]

@@ -59,7 +59,39 @@ class DatabaseWrapper(base.DatabaseWrapper):
             )
             if not retry:
                 raise
-        self.close()  # the pool discards the broken connection
-        self.ensure_connection()
+        self._replace_broken_connection()
         context["cursor"].cursor = self.create_cursor()
         return execute(sql, params, many, context)
+
+    def _replace_broken_connection(self):
+        self.close()  # the pool discards the broken connection
+        self.ensure_connection()
+
+    def send_together(self, statements):
+        """Run SELECT ``statements`` in one round trip (pipeline mode).
+
+        Returns one cursor per ``(sql, params)``, holding its answer. Like the
+        first read after checkout, the whole batch is retried once on a fresh
+        connection if the one it got turns out to be dead.
+        """
+        self.ensure_connection()
+        first, self.fresh_checkout = self.fresh_checkout, False
+        try:
+            return self._pipeline(statements)
+        except OperationalError:
+            if not (first and self.get_autocommit()):
+                raise
+        self._replace_broken_connection()
+        self.fresh_checkout = False
+        return self._pipeline(statements)
+
+    def _pipeline(self, statements):
+        with self.wrap_database_errors:
+            cursors = []
+            # Leaving the block sends one Sync and waits once for every answer.
+            with self.connection.pipeline():
+                for sql, params in statements:
+                    cursor = self.create_cursor()
+                    cursor.execute(sql, params)
+                    cursors.append(cursor)
+            return cursors
