@@ -60,6 +60,7 @@ class SessionStore(db.SessionStore):
             return None
         if hasattr(self, "_session_cache"):
             return [list(queryset) for queryset in querysets]
-        self._fetched, *results = fetch_together(self._rows(), *querysets)
+        # The session's query last: it is the simplest to compile twice.
+        *results, self._fetched = fetch_together(*querysets, self._rows())
         self._get_session()
         return results
