@@ -151,7 +151,10 @@ class TaskQuerySet(models.QuerySet):
         rows reach a page only through ``page_with_counts(rows=...)`` of the
         ``for_user(request.user)`` queryset, which checks their owner.
         """
-        scoped = self.filter(user__in=session.user_ids())
+        # "user_id = (SELECT ...)", not "IN": a scalar subquery is run once,
+        # up front, so the rows still come in index order, LIMIT applying;
+        # PostgreSQL turns an IN into a join, and then sorts all the rows.
+        scoped = self.filter(user=Subquery(session.user_ids()))
         scoped._scoped = True
         return scoped
 
