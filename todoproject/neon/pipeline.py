@@ -29,24 +29,16 @@ def fetch_together(*querysets) -> list[list]:
     if len(querysets) < 2 or not hasattr(connection, "send_together"):
         return [list(queryset) for queryset in querysets]
 
-    answers = None
+    answers = {}
     waiting = list(querysets)
 
     def send_with_the_rest(execute, sql, params, many, context):
-        nonlocal answers
-        if answers is None and not many:
-            statements = {(sql, tuple(params or ())): None}
-            for queryset in waiting:
-                try:
-                    compiled = queryset.query.get_compiler(
-                        connection=connection
-                    ).as_sql()
-                except EmptyResultSet:
-                    continue  # the ORM answers these without asking
-                statements[compiled[0], tuple(compiled[1])] = None
+        key = (sql, tuple(params or ()))
+        if not answers and not many:
+            statements = dict.fromkeys([key, *_compiled(waiting, connection)])
             cursors = connection.send_together(list(statements))
-            answers = dict(zip(statements, cursors, strict=True))
-        answer = None if many else (answers or {}).pop((sql, tuple(params or ())), None)
+            answers.update(zip(statements, cursors, strict=True))
+        answer = None if many else answers.pop(key, None)
         if answer is None:
             return execute(sql, params, many, context)
         context["cursor"].cursor.close()
@@ -58,3 +50,12 @@ def fetch_together(*querysets) -> list[list]:
         while waiting:
             results.append(list(waiting.pop(0)))
     return results
+
+
+def _compiled(querysets, connection):
+    for queryset in querysets:
+        try:
+            sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        except EmptyResultSet:
+            continue  # the ORM answers these without asking the database
+        yield sql, tuple(params)
