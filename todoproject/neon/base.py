@@ -12,6 +12,9 @@ defences, neither of which costs a round trip on the steady-state path:
    server is mid-way through closing it). The first statement after checkout,
    if it is a read in autocommit mode, is then retried once on a fresh
    connection: the server never ran it, so nothing can happen twice.
+
+It also runs several reads in one round trip (``send_together()``, for
+``pipeline.fetch_together()``), with the same retry.
 """
 
 import select
