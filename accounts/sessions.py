@@ -9,6 +9,7 @@ from todoproject.neon.pipeline import fetch_together
 
 class SessionStore(db.SessionStore):
     user = None
+    _fetched = None  # the row load_with() brought, for the next load
 
     @classmethod
     def get_model_class(cls):
@@ -26,7 +27,7 @@ class SessionStore(db.SessionStore):
         return self._rows().values("user_id")
 
     def _get_session_from_db(self):
-        rows = self.__dict__.pop("_fetched", None)
+        rows, self._fetched = self._fetched, None
         if rows is None:
             session = super()._get_session_from_db()
         elif rows:

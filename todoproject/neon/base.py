@@ -69,6 +69,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _replace_broken_connection(self):
         self.close()  # the pool discards the broken connection
         self.ensure_connection()
+        self.fresh_checkout = False  # the retry is the new one's first use
 
     def send_together(self, statements):
         """Run SELECT ``statements`` in one round trip (pipeline mode).
@@ -85,7 +86,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if not (first and self.get_autocommit()):
                 raise
         self._replace_broken_connection()
-        self.fresh_checkout = False
         return self._pipeline(statements)
 
     def _pipeline(self, statements):
