@@ -2,11 +2,15 @@
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
+from accounts.models import UserSession
 from tasks.models import Task
 from tests.conftest import PASSWORD, make_tasks
 
@@ -43,6 +47,27 @@ def test_anonymous_get_redirects_to_login_with_next(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next={path}"
+
+
+@pytest.mark.parametrize("cookie", ["none", "unknown", "expired"])
+def test_list_page_for_a_session_that_signs_nobody_in_redirects_with_the_query(
+    client, user, cookie
+):
+    # The list checks the login itself (its session and page come together),
+    # so it answers exactly as the login middleware does for other pages.
+    if cookie != "none":
+        client.force_login(user)
+        session = UserSession.objects.get()
+        if cookie == "unknown":
+            client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+        else:
+            session.expire_date = timezone.now() - timedelta(seconds=1)
+            session.save()
+    response = client.get("/tasks/?status=active&page=2")
+    assert response.status_code == 302
+    assert response["Location"] == (
+        "/accounts/login/?next=/tasks/%3Fstatus%3Dactive%26page%3D2"
+    )
 
 
 def test_anonymous_post_changes_nothing(client, task):
