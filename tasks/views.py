@@ -92,13 +92,13 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if status not in STATUSES:
         status = "all"
     number = page_number(request.GET.get("page"))
-    rows = _page_read_ahead(request, status, number)
+    ahead = _page_read_ahead(request, status, number)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     page, counts = (
         _tasks(request)
         .only(*ROW_FIELDS)
-        .page_with_counts(status, number, PAGE_SIZE, rows=rows)
+        .page_with_counts(status, number, PAGE_SIZE, rows=ahead)
     )
     here = request.get_full_path()
     shared = {
