@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.shortcuts import render
-from django.utils import timezone
 
 from .models import Task
 
@@ -30,12 +29,12 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected tasks as complete")
     def mark_complete(self, request, queryset):
-        count = queryset.update(completed=True, updated_at=timezone.now())
+        count = queryset.complete()
         self.message_user(request, f"Marked {count} task(s) complete.")
 
     @admin.action(description="Mark selected tasks as incomplete")
     def mark_incomplete(self, request, queryset):
-        count = queryset.update(completed=False, updated_at=timezone.now())
+        count = queryset.reopen()
         self.message_user(request, f"Marked {count} task(s) incomplete.")
 
     @admin.action(description="Transfer selected tasks to another user")

@@ -7,17 +7,14 @@ checked by ``TaskForm``, so both front doors apply the same rules.
 
 from typing import Annotated
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
-from ninja.security import APIKeyCookie, HttpBearer
 
-from accounts.models import AccessToken
+from accounts.auth import SessionAuth, TokenAuth
 
 from .forms import TaskForm
 from .models import Task
@@ -33,53 +30,6 @@ from .schemas import (
     TaskPatch,
     ValidationErrors,
 )
-
-# --- Authentication -------------------------------------------------------------
-
-
-class InvalidToken(AuthenticationError):
-    def __init__(self) -> None:
-        super().__init__(message="Invalid or revoked token.")
-
-
-class TokenAuth(HttpBearer):
-    """``Authorization: Bearer <token>``, a personal access token.
-
-    No CSRF check: a browser never sends this header on its own, so a request
-    carrying it was written by its sender.
-    """
-
-    openapi_description = "A personal access token, created at /accounts/tokens/."
-
-    def authenticate(self, request: HttpRequest, token: str):
-        user = AccessToken.objects.authenticate(token)
-        if user is None:
-            # A token that was sent and is wrong is an error, not a cue to
-            # fall back on the session cookie the same client may also hold.
-            raise InvalidToken
-        # So that code after the view (the request log) sees who it was.
-        request.user = user
-        return user
-
-
-class SessionAuth(APIKeyCookie):
-    """The browser's session; unsafe methods need the CSRF token, as on pages."""
-
-    param_name = settings.SESSION_COOKIE_NAME
-    openapi_description = (
-        "The signed-in browser session; unsafe methods also need the CSRF "
-        "token in the X-CSRFToken header."
-    )
-
-    def __call__(self, request: HttpRequest):
-        # ninja's cookie auth checks CSRF before it looks at the user; an
-        # anonymous client must get 401 ("log in"), not 403 ("bad token").
-        if not request.user.is_authenticated:
-            return None
-        return super().__call__(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None):
-        return request.user
 
 
 class TaskAPI(NinjaAPI):
@@ -252,10 +202,11 @@ def update_task(request: HttpRequest, task_id: int, payload: TaskPatch):
     values = _clean({k: v for k, v in sent.items() if k != "completed"})
     if sent.get("completed") is not None:
         values["completed"] = sent["completed"]
-    tasks = _tasks(request).filter(pk=task_id)
-    if values and not tasks.update(**values, updated_at=timezone.now()):
-        raise _not_found()
-    task = tasks.first()
+    tasks = _tasks(request)
+    if values:
+        task = tasks.update_returning(task_id, **values)
+    else:
+        task = tasks.filter(pk=task_id).first()
     if task is None:
         raise _not_found()
     return task

@@ -762,10 +762,13 @@ def test_toggle_is_two_queries(fresh_api, task, django_assert_max_num_queries):
     [
         (lambda c, pk: c.get(f"/api/tasks/{pk}"), 2),
         (lambda c, pk: post(c, "/api/tasks", {"title": "x"}), 2),
-        (lambda c, pk: patch(c, f"/api/tasks/{pk}", {"title": "y"}), 3),
+        # The token with its user, then one UPDATE ... RETURNING.
+        (lambda c, pk: patch(c, f"/api/tasks/{pk}", {"title": "y"}), 2),
+        (lambda c, pk: patch(c, f"/api/tasks/{pk}", {"completed": True}), 2),
+        (lambda c, pk: patch(c, f"/api/tasks/{pk}", {}), 2),
         (lambda c, pk: post(c, "/api/tasks/bulk-complete", {"task_ids": [pk]}), 2),
     ],
-    ids=["get", "create", "patch", "bulk_complete"],
+    ids=["get", "create", "patch", "patch-completed", "patch-nothing", "bulk_complete"],
 )
 def test_other_endpoints_stay_within_their_budgets(
     fresh_api, task, call, budget, django_assert_max_num_queries
@@ -774,7 +777,30 @@ def test_other_endpoints_stay_within_their_budgets(
         assert call(fresh_api, task.pk).status_code < 300
 
 
-# --- The queryset verb behind toggle --------------------------------------------------
+# --- The queryset verbs behind toggle and PATCH -------------------------------------
+
+
+def test_update_returning_returns_the_task_as_saved_with_a_new_updated_at(user, task):
+    saved = Task.objects.for_user(user).update_returning(
+        task.pk, title="New", completed=True
+    )
+
+    assert (saved.title, saved.completed) == ("New", True)
+    assert saved.updated_at > task.updated_at
+    stored = snapshot(task)
+    assert (stored["title"], stored["completed"], stored["updated_at"]) == (
+        "New",
+        True,
+        saved.updated_at,
+    )
+
+
+def test_update_returning_does_not_reach_another_users_task(user, other_task):
+    before = snapshot(other_task)
+    assert (
+        Task.objects.for_user(user).update_returning(other_task.pk, title="x") is None
+    )
+    assert snapshot(other_task) == before
 
 
 def test_toggle_returning_needs_a_for_user_queryset(task):
