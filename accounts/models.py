@@ -3,7 +3,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sessions.base_session import AbstractBaseSession, BaseSessionManager
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -68,15 +68,6 @@ class AccessToken(models.Model):
             self.last_used_at = now
 
 
-class UserSessionManager(BaseSessionManager):
-    use_in_migrations = True
-
-    def get_queryset(self):
-        # Loading a session brings its user along: one query instead of two
-        # on every authenticated request (see accounts.sessions).
-        return super().get_queryset().select_related("user")
-
-
 class UserSession(AbstractBaseSession):
     """A database session that knows its user, so both load in one query.
 
@@ -88,10 +79,8 @@ class UserSession(AbstractBaseSession):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
     )
 
-    objects = UserSessionManager()
-
     @classmethod
     def get_session_store_class(cls):
-        from .sessions import SessionStore
+        from .auth import SessionStore
 
         return SessionStore

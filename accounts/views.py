@@ -42,7 +42,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="accounts.backends.ModelBackend")
+        login(request, user, backend="accounts.auth.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Your account is ready.")
         return redirect("tasks:list")
     return render(request, "registration/signup.html", {"form": form})

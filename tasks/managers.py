@@ -13,18 +13,6 @@ from django.db.models import Count, Func, IntegerField, Q, Subquery
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-# Page numbers past this are past any real list; it keeps OFFSET in range.
-MAX_PAGE = 10**6
-
-
-def page_number(value) -> int:
-    """A page number from a query string: 1 for anything but a number."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 1
-    return min(max(number, 1), MAX_PAGE)
-
 
 def _count_of(queryset) -> Subquery:
     # COUNT as a plain function, not an aggregate, so no GROUP BY is added:
@@ -35,9 +23,18 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted.values("n"))
 
 
-def _toggled() -> dict:
-    """The SET clause of a toggle: NOT completed, and a new updated_at."""
-    return {"completed": ~Q(completed=True), "updated_at": timezone.now()}
+def _stamped(values: dict) -> dict:
+    """``values`` with a new ``updated_at``: the one place a write stamps it.
+
+    ``updated_at`` is also the version an edit form sends back, so every
+    change must move it: toggles, transfers and admin actions included.
+    """
+    return {**values, "updated_at": timezone.now()}
+
+
+# The SET clause of a toggle, computed by the database from the row itself,
+# so that two toggles racing each other flip twice instead of once.
+TOGGLED = {"completed": ~Q(completed=True)}
 
 
 class UnscopedQueryError(RuntimeError):
@@ -97,7 +94,7 @@ class TaskQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         self._require_scope()
-        return super().update(**kwargs)
+        return super().update(**_stamped(kwargs))
 
     def _update(self, values):
         self._require_scope()
@@ -143,21 +140,6 @@ class TaskQuerySet(models.QuerySet):
         scoped._owner = user
         return scoped
 
-    def for_session(self, session) -> "TaskQuerySet":
-        """The tasks of whoever ``session`` signs in, as the database finds them.
-
-        For reading in the same round trip as the session itself
-        (``SessionStore.load_with()``), before Django has checked it: such
-        rows reach a page only through ``page_with_counts(rows=...)`` of the
-        ``for_user(request.user)`` queryset, which checks their owner.
-        """
-        # "user_id = (SELECT ...)", not "IN": a scalar subquery is run once,
-        # up front, so the rows still come in index order, LIMIT applying;
-        # PostgreSQL turns an IN into a join, and then sorts all the rows.
-        scoped = self.filter(user=Subquery(session.user_ids()))
-        scoped._scoped = True
-        return scoped
-
     # Filters.
 
     def active(self) -> "TaskQuerySet":
@@ -193,20 +175,14 @@ class TaskQuerySet(models.QuerySet):
             active_count=_count_of(everything.active()),
         )[(number - 1) * per_page : number * per_page]
 
-    def page_with_counts(self, status: str, number, per_page: int, rows=None):
+    def page_with_counts(self, status: str, number: int, per_page: int):
         """Page ``number`` of the tasks with ``status``, and the counters.
 
-        Returns ``(page, counts)``, usually from one query (``page_rows()``).
-        Only a page without rows (no tasks, or a number past the end) asks
-        again, the ordinary way. ``rows`` may bring the page read ahead of
-        the session check (``page_rows()`` of a ``for_session()`` queryset,
-        with ``user`` loaded): they are used if they are this user's.
+        Returns ``(page, counts)`` from one query (``page_rows()``). Only a
+        page without rows (no tasks, or a number past the end) asks again,
+        the ordinary way.
         """
-        number = page_number(number)
-        if rows is None or any(row.user_id != self._owner.pk for row in rows):
-            # Never the case when the session named this user, as it did for
-            # request.user; but rows are shown only to their owner, checked.
-            rows = list(self.page_rows(status, number, per_page))
+        rows = list(self.page_rows(status, number, per_page))
         paginator = Paginator(self.with_status(status), per_page)
         if rows:
             all_count, active = rows[0].all_count, rows[0].active_count
@@ -221,27 +197,32 @@ class TaskQuerySet(models.QuerySet):
         paginator.count = counts[status]
         return paginator.get_page(number), counts
 
-    # Domain verbs: each one SQL statement, race-free, and bumping updated_at.
+    # Domain verbs: each one SQL statement, race-free. update() stamps
+    # updated_at, so every verb moves it without saying so.
 
     def toggle(self, pk) -> int:
         """Flip ``completed`` in one UPDATE; returns 1, or 0 if not found."""
-        return self.filter(pk=pk).update(**_toggled())
+        return self.filter(pk=pk).update(**TOGGLED)
 
     def toggle_returning(self, pk):
-        """Flip ``completed`` and return the task as saved, or None if not found.
+        """Flip ``completed``; the task as saved, or None if not found."""
+        return self.update_returning(pk, **TOGGLED)
+
+    def update_returning(self, pk, **values):
+        """Update one task and return it as saved, or None if not found.
 
         One ``UPDATE ... RETURNING`` statement (PostgreSQL, SQLite 3.35+): the
-        API answers a toggle with the task, and reading it back in a second
-        query would cost a round trip and could see a concurrent toggle's
-        result instead of this one's. Django 5.2 has no RETURNING for updates,
-        so the UPDATE is compiled by Django (the same statement as
-        ``toggle()``) and only the RETURNING clause is added here.
+        API answers a change with the task, and reading it back in a second
+        query would cost a round trip and could see a concurrent change
+        instead of this one. Django 5.2 has no RETURNING for updates, so the
+        UPDATE is compiled by Django (the statement ``update()`` would run)
+        and only the RETURNING clause is added here.
         """
         self._require_scope()
         if self._owner is None:
-            raise UnscopedQueryError("toggle_returning() needs a for_user() queryset.")
+            raise UnscopedQueryError("update_returning() needs a for_user() queryset.")
         query = self.filter(pk=pk).query.chain(UpdateQuery)
-        query.add_update_values(_toggled())
+        query.add_update_values(_stamped(values))
         compiler = query.get_compiler(self.db)
         try:
             sql, params = compiler.as_sql()
@@ -266,14 +247,19 @@ class TaskQuerySet(models.QuerySet):
         (row,) = compiler.apply_converters(rows, converters)
         return self.model.from_db(self.db, [field.attname for field in fields], row)
 
+    def complete(self) -> int:
+        return self.update(completed=True)
+
+    def reopen(self) -> int:
+        return self.update(completed=False)
+
     def complete_all(self) -> int:
-        return self.active().update(completed=True, updated_at=timezone.now())
+        return self.active().complete()
 
     def toggle_all(self) -> int:
         """Complete every task; if all already were, make them all active."""
         # One UPDATE: the subquery sees the rows as they were before it.
-        any_active = models.Exists(self.active().values("pk"))
-        return self.update(completed=any_active, updated_at=timezone.now())
+        return self.update(completed=models.Exists(self.active().values("pk")))
 
     def clear_completed(self) -> int:
         return self.completed().delete_rows()
@@ -287,15 +273,14 @@ class TaskQuerySet(models.QuerySet):
 
         QuerySet.delete() runs Django's deletion collector inside a
         transaction, whose BEGIN and COMMIT are two more round trips to Neon.
-        Tasks have no dependent rows and no delete signals, so the DELETE
-        alone is the whole job (a foreign key added to Task later would make
-        the database refuse it, not leave orphans).
+        Tasks have no dependent rows and no delete signals (a test pins
+        both), so the DELETE alone is the whole job.
         """
         return self._raw_delete(self.db)
 
     def bulk_complete(self, ids) -> int:
         """Complete the caller's tasks among ``ids``; others are ignored."""
-        return self.filter(pk__in=ids).update(completed=True, updated_at=timezone.now())
+        return self.filter(pk__in=ids).complete()
 
     def update_fields_if_unchanged(self, pk, version, **values) -> int:
         """Update a task only if ``updated_at`` still equals ``version``.
@@ -304,17 +289,19 @@ class TaskQuerySet(models.QuerySet):
         caller read it: a lost update is detected by the database, in the same
         statement that would have written it.
         """
-        return self.filter(pk=pk, updated_at=version).update(
-            **values, updated_at=timezone.now()
-        )
+        return self.filter(pk=pk, updated_at=version).update(**values)
 
     def transfer_to(self, new_owner) -> int:
         """Give these tasks to ``new_owner``; one UPDATE, so all or none."""
-        return self.update(user=new_owner, updated_at=timezone.now())
+        return self.update(user=new_owner)
 
 
 class TaskManager(models.Manager.from_queryset(TaskQuerySet)):
-    """``Task.objects``: every query must go through ``for_user()``."""
+    """``Task.objects``: every query must go through ``for_user()``.
+
+    ``user.tasks.all()`` raises too: Django builds related managers on the
+    default manager and filters them by the user, not through ``for_user()``.
+    """
 
 
 class UnscopedTaskManager(models.Manager.from_queryset(TaskQuerySet)):

@@ -3,11 +3,13 @@
 import html
 import re
 from datetime import timedelta
+from urllib.parse import urljoin
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import UserSession
@@ -560,3 +562,20 @@ def test_wrong_method_on_the_api_is_a_json_405(alice_client):
     response = alice_client.put("/api/tasks")
     assert response.status_code == 405
     assert response.json() == {"detail": "Method not allowed"}
+
+
+def test_row_urls_written_by_the_jinja2_template_are_the_named_urls(alice_client, user):
+    # task_rows.html writes "{{ pk }}/toggle/" relative to /tasks/ rather
+    # than reversing each URL (fifty rows a page): pinned to urls.py here.
+    (task,) = make_tasks(user, 1)
+    html = alice_client.get("/tasks/?status=all").content.decode()
+    row = html[html.index(f'id="task-{task.pk}"') :]
+    row = row[: row.index("</li>")]
+    links = re.findall(r'(?:action|href)="([^"]+)"', row)
+    resolved = {urljoin("/tasks/", link).split("?")[0] for link in links}
+    assert resolved == {
+        reverse("tasks:toggle", args=[task.pk]),
+        reverse("tasks:detail", args=[task.pk]),
+        reverse("tasks:update", args=[task.pk]),
+        reverse("tasks:delete", args=[task.pk]),
+    }

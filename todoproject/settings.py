@@ -59,8 +59,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "accounts.middleware.AuthenticationMiddleware",
-    "accounts.middleware.LoginRequiredMiddleware",
+    "accounts.auth.AuthenticationMiddleware",
+    "accounts.auth.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "todoproject.middleware.MethodNotAllowedPageMiddleware",
@@ -124,7 +124,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.ModelBackend",
+    "accounts.auth.ModelBackend",
 ]
 
 PASSWORD_HASHERS = [
@@ -170,7 +170,7 @@ DEFAULT_FROM_EMAIL = config.string("DEFAULT_FROM_EMAIL", "todo@localhost")
 
 # Database sessions (revocable on logout) whose row carries the user, so an
 # authenticated request loads session and user in one query.
-SESSION_ENGINE = "accounts.sessions"
+SESSION_ENGINE = "accounts.auth"
 # Messages ride in a cookie: showing one costs no query and no session write.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
