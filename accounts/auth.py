@@ -9,6 +9,8 @@ its user's id (``UserSession.user``) and loaded with the user joined in:
   time ``request.user`` is asked for; Django's own checks then run on that
   user unchanged (the backend, ``is_active``, the session's auth hash), so
   password changes and logouts invalidate sessions exactly as before;
+- the task list page: that query and the page's own, sent together, in
+  **one round trip** (``tasks.list_page``);
 - a view that needs no login (the API, the health check): **no query** for
   the session, even when the browser sends its cookie;
 - an API call with ``Authorization: Bearer <token>``: **one query** (token and
@@ -46,6 +48,7 @@ class SessionStore(db.SessionStore):
     """Django's database session, whose row carries the user id (one query)."""
 
     user = None  # the user the loaded row names, if any
+    _fetched = None  # loading_query()'s rows, when read ahead by the caller
 
     @classmethod
     def get_model_class(cls):
@@ -58,12 +61,28 @@ class SessionStore(db.SessionStore):
         # a session this store made: it reads as no session, with no query.
         return super()._validate_session_key(key) and set(key) <= SESSION_KEY_CHARS
 
-    def _get_session_from_db(self):
-        session = (
-            self.model.objects.select_related("user")
-            .filter(session_key=self.session_key, expire_date__gt=timezone.now())
-            .first()
+    def loading_query(self):
+        """The query that loads this session, its user joined in."""
+        return self.model.objects.select_related("user").filter(
+            session_key=self.session_key, expire_date__gt=timezone.now()
         )
+
+    def load_from(self, rows) -> None:
+        """Load the session from ``loading_query()``'s rows, fetched already.
+
+        For a caller that sent that query together with its own
+        (``tasks.list_page``); Django's checks of the session then run as
+        they would after a load of its own.
+        """
+        self._fetched = rows
+        self._get_session()
+
+    def _get_session_from_db(self):
+        rows, self._fetched = self._fetched, None
+        if rows is None:
+            session = self.loading_query().first()
+        else:
+            session = rows[0] if rows else None
         if session is None:
             self._session_key = None  # as Django does for an unknown key
         self.user = session.user if session else None

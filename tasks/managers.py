@@ -135,7 +135,9 @@ class TaskQuerySet(models.QuerySet):
     def for_user(self, user) -> "TaskQuerySet":
         if user is None or not user.is_authenticated:
             raise UnscopedQueryError("Tasks can only be scoped to a signed-in user.")
-        scoped = self.filter(user=user)
+        # By id, so that tasks.list_page can scope a read to the user a
+        # session names before Django has loaded it (its id as a subquery).
+        scoped = self.filter(user_id=user.pk)
         scoped._scoped = True
         scoped._owner = user
         return scoped
@@ -178,11 +180,17 @@ class TaskQuerySet(models.QuerySet):
     def page_with_counts(self, status: str, number: int, per_page: int):
         """Page ``number`` of the tasks with ``status``, and the counters.
 
-        Returns ``(page, counts)`` from one query (``page_rows()``). Only a
-        page without rows (no tasks, or a number past the end) asks again,
-        the ordinary way.
+        Returns ``(page, counts)`` from one query (``page_rows()``).
         """
         rows = list(self.page_rows(status, number, per_page))
+        return self.page_from(rows, status, number, per_page)
+
+    def page_from(self, rows, status: str, number: int, per_page: int):
+        """``(page, counts)`` from the evaluated ``page_rows()`` of this queryset.
+
+        Only a page without rows (no tasks, or a number past the end) asks
+        again, the ordinary way.
+        """
         paginator = Paginator(self.with_status(status), per_page)
         if rows:
             all_count, active = rows[0].all_count, rows[0].active_count

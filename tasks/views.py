@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .forms import TaskEditForm, TaskForm
+from .list_page import login_required_reading_ahead, task_page
 from .models import Task
 
 PAGE_SIZE = 50
@@ -59,10 +60,6 @@ def _next(request: HttpRequest) -> str:
     return _next_url(request, default="")
 
 
-# Only what a row shows: descriptions (up to 2,000 characters each) and
-# timestamps would cross the network for nothing.
-ROW_FIELDS = ("title", "completed")
-
 # Page numbers past this are past any real list; it keeps OFFSET in range.
 MAX_PAGE = 10**6
 
@@ -77,14 +74,13 @@ def page_number(value) -> int:
 
 
 @require_GET
+@login_required_reading_ahead
 def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status")
     if status not in STATUSES:
         status = "all"
     number = page_number(request.GET.get("page"))
-    page, counts = (
-        _tasks(request).only(*ROW_FIELDS).page_with_counts(status, number, PAGE_SIZE)
-    )
+    page, counts = task_page(request, status, number, PAGE_SIZE)
     here = request.get_full_path()
     shared = {
         "status": status,

@@ -12,6 +12,9 @@ defences, neither of which costs a round trip on the steady-state path:
    server is mid-way through closing it). The first statement after checkout,
    if it is a read in autocommit mode, is then retried once on a fresh
    connection: the server never ran it, so nothing can happen twice.
+
+It also runs several reads in one round trip (``send_together()``, for the
+task list page's read-ahead in ``tasks.list_page``), with the same retry.
 """
 
 import select
@@ -67,3 +70,31 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close()  # the pool discards the broken connection
         self.ensure_connection()
         self.fresh_checkout = False  # the retry is the new one's first use
+
+    def send_together(self, statements):
+        """Run SELECT ``statements`` in one round trip (pipeline mode).
+
+        Returns one cursor per ``(sql, params)``, holding its answer. Like the
+        first read after checkout, the whole batch is retried once on a fresh
+        connection if the one it got turns out to be dead.
+        """
+        self.ensure_connection()
+        first, self.fresh_checkout = self.fresh_checkout, False
+        try:
+            return self._pipeline(statements)
+        except OperationalError:
+            if not (first and self.get_autocommit()):
+                raise
+        self._replace_broken_connection()
+        return self._pipeline(statements)
+
+    def _pipeline(self, statements):
+        with self.wrap_database_errors:
+            cursors = []
+            # Leaving the block sends one Sync and waits once for every answer.
+            with self.connection.pipeline():
+                for sql, params in statements:
+                    cursor = self.create_cursor()
+                    cursor.execute(sql, params)
+                    cursors.append(cursor)
+            return cursors
