@@ -3,8 +3,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from tasks.models import Task
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.factories import PASSWORD
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,10 +46,4 @@ def task(user):
 def other_task(other_user):
     return Task.objects.for_user(other_user).create(
         title="Bob's task", description="private"
-    )
-
-
-def make_tasks(user, count: int, **fields) -> list[Task]:
-    return Task.objects.for_user(user).bulk_create(
-        Task(title=f"Task {n}", **fields) for n in range(count)
     )

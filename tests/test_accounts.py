@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.models import AccessToken, UserSession
 from tasks.models import Task
-from tests.conftest import PASSWORD, make_tasks
+from tests.factories import PASSWORD, make_tasks
 
 pytestmark = pytest.mark.django_db
 

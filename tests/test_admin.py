@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tasks.models import Task
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import AccessToken
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 
 pytestmark = pytest.mark.django_db
 

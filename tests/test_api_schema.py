@@ -17,7 +17,7 @@ from accounts.models import AccessToken
 from tasks.forms import TaskForm
 from tasks.models import Task
 from tasks.schemas import DESCRIPTION_PATTERN, SPACE, TITLE_PATTERN
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 from todoproject.wsgi import application
 
 # Schemathesis calls the WSGI application as a server would, and at the end

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from accounts.models import AccessToken
 from tasks.models import Task
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

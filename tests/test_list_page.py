@@ -8,7 +8,7 @@ from tasks.list_page import _fetch_together as fetch_together
 from tasks.list_page import _SessionOwner
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 
 pytestmark = pytest.mark.django_db
 

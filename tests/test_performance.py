@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.proxy import Proxy
 from tasks.list_page import _fetch_together as fetch_together
 from tasks.models import Task
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 
 pytestmark = pytest.mark.skipif(
     not (settings.DATABASE_URL_TEST or "").startswith("postgres"),

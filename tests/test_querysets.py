@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, pre_delete
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
 from tasks.views import page_number
-from tests.conftest import make_tasks
+from tests.factories import make_tasks
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from accounts.models import AccessToken
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from todoproject import config
 
 pytestmark = pytest.mark.django_db

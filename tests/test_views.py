@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import UserSession
 from tasks.models import Task
-from tests.conftest import PASSWORD, make_tasks
+from tests.factories import PASSWORD, make_tasks
 
 pytestmark = pytest.mark.django_db
 
