@@ -330,6 +330,27 @@ def test_a_mangled_reset_link_logs_no_token_either(
     assert request_log()[-1]["path"] == f"/accounts/reset/{uid}/…/)"
 
 
+def test_confirming_an_email_address_logs_no_link_token(
+    alice_client, user, mailoutbox, request_log, every_log
+):
+    alice_client.post("/accounts/email/", {"email": "alice@example.com"})
+    (mail,) = mailoutbox
+    link = re.search(
+        r"https?://testserver(/accounts/email/confirm/([^/\s]+)/)", mail.body
+    )
+    path, token = link.groups()
+
+    alice_client.get(path)
+    alice_client.post(path)
+
+    user.refresh_from_db()
+    assert user.email == "alice@example.com"
+    assert token not in every_log()
+    assert [line["path"] for line in request_log()][-2:] == [
+        "/accounts/email/confirm/…/"
+    ] * 2
+
+
 def test_paths_without_secrets_are_logged_as_they_are(alice_client, task, request_log):
     alice_client.get(f"/tasks/{task.pk}/")
     alice_client.get("/no/such/page/")
