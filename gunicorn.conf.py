@@ -24,6 +24,8 @@ def on_starting(server):
     by starting another one: a missing SECRET_KEY would become an endless loop
     of crashing workers. Checked here, it stops gunicorn at once, with the same
     one-line message (naming the variable) and a non-zero exit status.
+    Workers are forked with the settings the master loaded, so under --reload
+    an edit to the settings or .env takes a restart.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
     from todoproject.config import exit_on_bad_configuration
