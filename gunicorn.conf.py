@@ -15,3 +15,19 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
 accesslog = None  # The app logs each request itself, with more detail.
+
+
+def on_starting(server):
+    """Check the settings once, in the master, before any worker starts.
+
+    A worker that cannot load them exits with status 1, which gunicorn answers
+    by starting another one: a missing SECRET_KEY would become an endless loop
+    of crashing workers. Checked here, it stops gunicorn at once, with the same
+    one-line message (naming the variable) and a non-zero exit status.
+    Workers are forked with the settings the master loaded, so under --reload
+    an edit to the settings or .env takes a restart.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todoproject.settings")
+    from todoproject.config import exit_on_bad_configuration
+
+    exit_on_bad_configuration()

@@ -1,9 +1,29 @@
 from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core import signing
 from django.core.validators import MaxLengthValidator
+
+from .models import AccessToken
+
+NO_EMAIL_NO_RECOVERY = (
+    "Without one, a forgotten password cannot be recovered: "
+    "the account and its tasks are lost."
+)
 
 
 class SignupForm(UserCreationForm):
+    # Not a model field here: user.email holds confirmed addresses only, so
+    # this one is only mailed a confirmation link (see EmailForm).
+    email = forms.EmailField(
+        required=False,
+        max_length=254,
+        label="Email address (optional)",
+        help_text=f"Used only to reset a forgotten password. {NO_EMAIL_NO_RECOVERY}",
+    )
+    field_order = ["username", "email", "password1", "password2"]
+
     class Meta(UserCreationForm.Meta):
         fields = ["username"]
 
@@ -16,6 +36,18 @@ class LoginForm(AuthenticationForm):
         # fails to record the failure (varchar(255) on PostgreSQL): a 500.
         username = self.fields["username"]
         username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    revoke_tokens = forms.BooleanField(
+        required=False, label="Also revoke all my API tokens"
+    )
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        if commit and self.cleaned_data["revoke_tokens"]:
+            AccessToken.objects.for_user(user).delete()
+        return user
 
 
 class DeleteAccountForm(forms.Form):
@@ -43,3 +75,71 @@ class TokenForm(forms.Form):
         label="Token name",
         help_text="What the token is for, e.g. “laptop script”.",
     )
+
+
+# --- Email address: used only once the link mailed to it is opened -------------------
+
+EMAIL_CONFIRMATION_SALT = "accounts.email-confirmation"
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="New email address",
+        help_text="We mail a link to it; it becomes your address once you open it.",
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError(
+                "That is already your address.", code="unchanged"
+            )
+        return email
+
+
+def email_confirmation_token(user, email: str) -> str:
+    """The signed, expiring payload of a confirmation link: whose account, the
+    new address, and the address it replaces (so a link works only while the
+    account's address is still the one it was sent from: once)."""
+    payload = {"user": user.pk, "new": email, "old": user.email}
+    return signing.dumps(payload, salt=EMAIL_CONFIRMATION_SALT, compress=True)
+
+
+def confirmed_email(token: str, user) -> str:
+    """The address ``token`` confirms for ``user``, or a ValidationError
+    saying why the link cannot be used."""
+    try:
+        payload = signing.loads(
+            token,
+            salt=EMAIL_CONFIRMATION_SALT,
+            max_age=settings.PASSWORD_RESET_TIMEOUT,
+        )
+    except signing.SignatureExpired:
+        raise forms.ValidationError(
+            "This link has expired. Ask for a new one on your account page.",
+            code="expired",
+        ) from None
+    except signing.BadSignature:
+        raise forms.ValidationError(
+            "This link is not valid: it may have been cut short or changed. "
+            "Copy the whole link from the mail, or ask for a new one.",
+            code="invalid",
+        ) from None
+    if payload.get("user") != user.pk:
+        raise forms.ValidationError(
+            "This link was sent for another account. "
+            "Log in to that account to confirm the address.",
+            code="other_account",
+        )
+    if payload.get("old") != user.email:
+        raise forms.ValidationError(
+            "This link has already been used, or your address has changed "
+            "since it was sent.",
+            code="used",
+        )
+    return payload["new"]

@@ -3,6 +3,8 @@ export and account deletion."""
 
 import csv
 import json
+import logging
+import smtplib
 from datetime import datetime
 from itertools import chain
 
@@ -11,15 +13,30 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tasks.models import Task
 
-from .forms import DeleteAccountForm, LoginForm, SignupForm, TokenForm
-from .models import AccessToken
+from .forms import (
+    DeleteAccountForm,
+    EmailForm,
+    LoginForm,
+    PasswordChangeForm,
+    SignupForm,
+    TokenForm,
+    confirmed_email,
+    email_confirmation_token,
+)
+from .models import AccessToken, UserSession
+
+logger = logging.getLogger(__name__)
 
 
 class ExportEncoder(DjangoJSONEncoder):
@@ -44,13 +61,73 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = form.save()
         login(request, user, backend="accounts.auth.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Your account is ready.")
+        if form.cleaned_data["email"]:
+            _mail_confirmation_link(request, form.cleaned_data["email"])
         return redirect("tasks:list")
     return render(request, "registration/signup.html", {"form": form})
 
 
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/account.html")
+    return render(
+        request, "accounts/account.html", {"email_form": EmailForm(request.user)}
+    )
+
+
+# --- Email address ----------------------------------------------------------------
+
+
+def _mail_confirmation_link(request: HttpRequest, email: str) -> None:
+    """Mail ``email`` the link that makes it the user's address, and say so."""
+    token = email_confirmation_token(request.user, email)
+    link = request.build_absolute_uri(reverse("confirm-email", args=[token]))
+    body = render_to_string(
+        "accounts/email_confirmation_email.txt", {"user": request.user, "link": link}
+    )
+    try:
+        send_mail("Confirm your email address", body, None, [email])
+    except (smtplib.SMTPException, OSError) as error:
+        # Neither the address nor the mail (its link) goes to the log.
+        logger.warning("Address-confirmation mail not sent: %s", type(error).__name__)
+        messages.error(
+            request, f"We could not send a mail to {email} just now. Please try again."
+        )
+        return
+    messages.info(
+        request, f"We sent a link to {email}. Open it to make it your email address."
+    )
+
+
+@require_POST
+def change_email(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.user, request.POST)
+    if not form.is_valid():
+        return render(request, "accounts/account.html", {"email_form": form})
+    _mail_confirmation_link(request, form.cleaned_data["email"])
+    return redirect("account")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows what the link would do; the button POSTs it (a GET
+    # never changes data, and mail scanners open links).
+    try:
+        email = confirmed_email(token, request.user)
+    except ValidationError as error:
+        return render(
+            request,
+            "accounts/email_confirm.html",
+            {"error": error.messages[0]},
+            status=400,
+        )
+    if request.method == "POST":
+        request.user.email = email
+        request.user.save(update_fields=["email"])
+        messages.success(request, f"Your email address is now {email}.")
+        return redirect("account")
+    return render(
+        request, "accounts/email_confirm.html", {"email": email, "error": None}
+    )
 
 
 def _exported_tasks(request: HttpRequest):
@@ -137,6 +214,22 @@ class LoginView(SuccessMessageMixin, auth_views.LoginView):
     # Django's form, plus a check of the username's length (see LoginForm).
     authentication_form = LoginForm
     success_message = "Welcome back, %(username)s."
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        # Django keeps this session signed in (update_session_auth_hash) and
+        # refuses the others from now on; deleting their rows signs them out
+        # for good, whatever happens to the password later.
+        response = super().form_valid(form)
+        UserSession.objects.filter(user=self.request.user).exclude(
+            session_key=self.request.session.session_key
+        ).delete()
+        if form.cleaned_data["revoke_tokens"]:
+            messages.success(self.request, "All your API tokens were revoked.")
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -27,17 +27,21 @@ class TaskAdmin(admin.ModelAdmin):
         # The admin is one of the two places allowed to see every user's rows.
         return Task.unscoped.get_queryset().select_related("user")
 
-    @admin.action(description="Mark selected tasks as complete")
+    @admin.action(description="Mark selected tasks as complete", permissions=["change"])
     def mark_complete(self, request, queryset):
         count = queryset.complete()
         self.message_user(request, f"Marked {count} task(s) complete.")
 
-    @admin.action(description="Mark selected tasks as incomplete")
+    @admin.action(
+        description="Mark selected tasks as incomplete", permissions=["change"]
+    )
     def mark_incomplete(self, request, queryset):
         count = queryset.reopen()
         self.message_user(request, f"Marked {count} task(s) incomplete.")
 
-    @admin.action(description="Transfer selected tasks to another user")
+    @admin.action(
+        description="Transfer selected tasks to another user", permissions=["change"]
+    )
     def transfer(self, request, queryset):
         form = TransferForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():

@@ -318,3 +318,277 @@ def test_token_page_budget(alice_client, user, django_assert_max_num_queries):
     # The session with its user, then the tokens.
     with django_assert_max_num_queries(2):
         assert alice_client.get("/accounts/tokens/").status_code == 200
+
+
+# --- Email address and password recovery -------------------------------------------
+
+CONFIRM_LINK = re.compile(r"https?://testserver(/accounts/email/confirm/[^/\s]+/)")
+
+
+def confirmation_link(mail) -> str:
+    return CONFIRM_LINK.search(mail.body)[1]
+
+
+def sign_up(client, email: str = "") -> Client:
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "carol",
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    return get_user_model().objects.get(username="carol")
+
+
+def test_signup_offers_an_optional_email_and_says_what_is_lost_without_it(client):
+    response = client.get("/accounts/signup/")
+    body = response.content.decode()
+    assert list(response.context["form"].fields) == [
+        "username",
+        "email",
+        "password1",
+        "password2",
+    ]
+    assert '<label for="id_email">Email address (optional):</label>' in body
+    assert "a forgotten password cannot be recovered" in body
+
+
+def test_signup_without_email_creates_the_account_and_mails_nothing(client, mailoutbox):
+    carol = sign_up(client)
+    assert carol.email == ""
+    assert mailoutbox == []
+
+
+def test_signup_with_email_mails_a_link_and_the_address_waits_for_it(
+    client, mailoutbox
+):
+    carol = sign_up(client, "carol@example.com")
+
+    (mail,) = mailoutbox
+    assert mail.to == ["carol@example.com"]
+    assert carol.email == ""  # not used until the link is opened
+    link = confirmation_link(mail)
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "carol@example.com" in page.content.decode()
+    carol.refresh_from_db()
+    assert carol.email == ""  # a GET changes nothing
+
+    response = client.post(link, follow=True)
+    assert response.redirect_chain == [("/accounts/", 302)]
+    assert "Your email address is now carol@example.com." in response.content.decode()
+    carol.refresh_from_db()
+    assert carol.email == "carol@example.com"
+
+
+def test_a_reset_for_an_unconfirmed_address_sends_nothing(client, mailoutbox):
+    sign_up(client, "carol@example.com")
+    assert len(mailoutbox) == 1  # the confirmation link, not opened
+
+    response = Client().post(
+        "/accounts/password_reset/", {"email": "carol@example.com"}
+    )
+
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+
+
+def test_the_account_page_changes_the_email_only_once_confirmed(
+    alice_client, user, mailoutbox
+):
+    user.email = "alice@example.com"
+    user.save()
+    page = alice_client.get("/accounts/").content.decode()
+    assert "alice@example.com" in page
+    assert '<label for="id_email">New email address:</label>' in page
+
+    response = alice_client.post(
+        "/accounts/email/", {"email": "alice@new.example"}, follow=True
+    )
+
+    assert response.redirect_chain == [("/accounts/", 302)]
+    assert "We sent a link to alice@new.example." in response.content.decode()
+    (mail,) = mailoutbox
+    assert mail.to == ["alice@new.example"]
+    user.refresh_from_db()
+    assert user.email == "alice@example.com"
+    # Reset mail still goes to the confirmed address only.
+    Client().post("/accounts/password_reset/", {"email": "alice@new.example"})
+    assert len(mailoutbox) == 1
+
+    alice_client.post(confirmation_link(mail))
+    user.refresh_from_db()
+    assert user.email == "alice@new.example"
+
+
+def test_an_invalid_email_is_refused_by_the_field(alice_client, user, mailoutbox):
+    response = alice_client.post("/accounts/email/", {"email": "not an address"})
+    assert response.status_code == 200
+    assert 'id="id_email_error"' in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_changing_the_email_is_post_only(alice_client, mailoutbox):
+    response = alice_client.get("/accounts/email/", {"email": "x@example.com"})
+    assert response.status_code == 405
+    assert mailoutbox == []
+
+
+def _link_for(client, user, mailoutbox, email="alice@new.example") -> str:
+    client.post("/accounts/email/", {"email": email})
+    return confirmation_link(mailoutbox[-1])
+
+
+def _refused(client, link, message) -> None:
+    for response in (client.get(link), client.post(link)):
+        assert response.status_code == 400
+        assert message in response.content.decode()
+
+
+def test_a_tampered_confirmation_link_is_refused_and_changes_nothing(
+    alice_client, user, mailoutbox
+):
+    link = _link_for(alice_client, user, mailoutbox)
+    token = link.split("/")[-2]
+    # The payload (base64 JSON) says which address: change one character.
+    forged = token.replace(token[5], "A" if token[5] != "A" else "B", 1)
+
+    _refused(alice_client, link.replace(token, forged), "This link is not valid")
+    _refused(alice_client, link[:-20] + "/", "This link is not valid")
+    user.refresh_from_db()
+    assert user.email == ""
+
+
+def test_an_expired_confirmation_link_is_refused(
+    alice_client, user, mailoutbox, settings
+):
+    link = _link_for(alice_client, user, mailoutbox)
+    settings.PASSWORD_RESET_TIMEOUT = -1  # every link is older than that
+
+    _refused(alice_client, link, "This link has expired.")
+    user.refresh_from_db()
+    assert user.email == ""
+
+
+def test_a_confirmation_link_works_only_for_its_account_and_once(
+    alice_client, user, other_user, mailoutbox
+):
+    link = _link_for(alice_client, user, mailoutbox)
+    bob = Client()
+    bob.force_login(other_user)
+
+    _refused(bob, link, "This link was sent for another account.")
+    other_user.refresh_from_db()
+    assert other_user.email == ""
+
+    alice_client.post(link)
+    second = _link_for(alice_client, user, mailoutbox, "alice@third.example")
+    alice_client.post(second)
+    user.refresh_from_db()
+    assert user.email == "alice@third.example"
+    # The first link is spent: it cannot bring the old address back.
+    _refused(alice_client, link, "already been used")
+
+
+def test_an_anonymous_confirmation_link_asks_to_log_in_first(
+    alice_client, user, mailoutbox
+):
+    link = _link_for(alice_client, user, mailoutbox)
+    response = Client().get(link)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        (
+            "/accounts/password_reset/",
+            "We mail a reset link only to an address confirmed",
+        ),
+        ("/accounts/password_reset/done/", "Mail goes only to confirmed addresses"),
+    ],
+)
+def test_the_reset_pages_say_mail_goes_to_confirmed_addresses_only(client, path, says):
+    assert says in client.get(path).content.decode()
+
+
+# --- Password change: other sessions and tokens -------------------------------------
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def change_password(client, **extra):
+    return client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            **extra,
+        },
+        follow=True,
+    )
+
+
+def test_password_change_signs_out_other_sessions_and_keeps_this_one(
+    alice_client, user
+):
+    other_browser = Client()
+    other_browser.force_login(user)
+    _, raw = AccessToken.objects.issue(user, "laptop")
+
+    response = change_password(alice_client)
+
+    assert response.redirect_chain == [("/accounts/password_change/done/", 302)]
+    assert "signed out" in response.content.decode()
+    # The other session's row is gone, not merely refused: one row is left.
+    assert UserSession.objects.filter(user=user).count() == 1
+    assert other_browser.get("/tasks/").status_code == 302
+    assert alice_client.get("/tasks/").status_code == 200
+    # Not asked to, so the token still works.
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get("/api/tasks").status_code == 200
+
+
+def test_password_change_offers_to_revoke_every_api_token(
+    alice_client, user, other_user
+):
+    form = alice_client.get("/accounts/password_change/").content.decode()
+    assert 'type="checkbox" name="revoke_tokens"' in form
+    assert "Also revoke all my API tokens" in form
+    raws = [AccessToken.objects.issue(user, f"t{n}")[1] for n in range(2)]
+    _, bobs = AccessToken.objects.issue(other_user, "bob's")
+
+    response = change_password(alice_client, revoke_tokens="on")
+
+    assert "All your API tokens were revoked." in response.content.decode()
+    for raw in raws:
+        api = Client(headers={"Authorization": f"Bearer {raw}"})
+        assert api.get("/api/tasks").status_code == 401
+    assert AccessToken.objects.authenticate(bobs) == other_user
+
+
+def test_a_failed_password_change_signs_out_nothing_and_revokes_nothing(
+    alice_client, user
+):
+    other_browser = Client()
+    other_browser.force_login(user)
+    AccessToken.objects.issue(user, "kept")
+
+    alice_client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "not-it",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "revoke_tokens": "on",
+        },
+    )
+
+    assert other_browser.get("/tasks/").status_code == 200
+    assert AccessToken.objects.for_user(user).count() == 1

@@ -3,6 +3,8 @@
 import json
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 from django.db import connection
@@ -11,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AccessToken
 from tests.factories import PASSWORD
+from tests.test_security import ROOT, production_env
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +275,154 @@ def test_signup_and_password_change_log_no_password(every_log):
     logs = every_log()
     assert "/accounts/password_change/" in logs
     assert not re.search(r"Secret-\d", logs)
+
+
+# --- Password reset: no link, no token, in any log ---------------------------------
+
+RESET_LINK = re.compile(r"https?://testserver(/accounts/reset/([^/\s]+)/([^/\s]+)/)")
+
+
+def _reset_link(client, user, mailoutbox) -> tuple[str, str, str]:
+    user.email = "alice@example.com"
+    user.save()
+    client.post("/accounts/password_reset/", {"email": user.email})
+    (mail,) = mailoutbox
+    return RESET_LINK.search(mail.body).groups()
+
+
+def test_opening_a_reset_link_logs_neither_its_token_nor_its_user(
+    client, user, mailoutbox, request_log, every_log
+):
+    link, uid, token = _reset_link(client, user, mailoutbox)
+
+    opened = client.get(link, follow=True)
+    form_url = opened.redirect_chain[-1][0]
+    done = client.post(
+        form_url, {"new_password1": "Reset-Secret-6", "new_password2": "Reset-Secret-6"}
+    )
+
+    assert done.status_code == 302
+    logs = every_log()
+    assert "/accounts/reset/" in logs  # the capture works
+    assert token not in logs
+    assert f"/{uid}/" not in logs
+    assert "Reset-Secret-6" not in logs
+    assert [line["path"] for line in request_log()] == [
+        "/accounts/password_reset/",
+        "/accounts/reset/…/…/",  # the link, redirected to...
+        "/accounts/reset/…/…/",  # ...the form (…/set-password/), posted:
+        "/accounts/reset/…/…/",
+    ]
+
+
+def test_a_mangled_reset_link_logs_no_token_either(
+    client, user, mailoutbox, request_log, every_log
+):
+    link, uid, token = _reset_link(client, user, mailoutbox)
+
+    # Pasted with a stray character after it: no URL pattern matches.
+    response = client.get(f"{link})")
+
+    assert response.status_code == 404
+    logs = every_log()
+    assert "Not Found" in logs  # Django's own line for the 404 is captured
+    assert token not in logs
+    assert request_log()[-1]["path"] == f"/accounts/reset/{uid}/…/)"
+
+
+def test_confirming_an_email_address_logs_no_link_token(
+    alice_client, user, mailoutbox, request_log, every_log
+):
+    alice_client.post("/accounts/email/", {"email": "alice@example.com"})
+    (mail,) = mailoutbox
+    link = re.search(
+        r"https?://testserver(/accounts/email/confirm/([^/\s]+)/)", mail.body
+    )
+    path, token = link.groups()
+
+    alice_client.get(path)
+    alice_client.post(path)
+
+    user.refresh_from_db()
+    assert user.email == "alice@example.com"
+    assert token not in every_log()
+    assert [line["path"] for line in request_log()][-2:] == [
+        "/accounts/email/confirm/…/"
+    ] * 2
+
+
+def test_paths_without_secrets_are_logged_as_they_are(alice_client, task, request_log):
+    alice_client.get(f"/tasks/{task.pk}/")
+    alice_client.get("/no/such/page/")
+    assert [line["path"] for line in request_log()] == [
+        f"/tasks/{task.pk}/",
+        "/no/such/page/",
+    ]
+
+
+# --- Mail in production ---------------------------------------------------------------
+
+# A production process (DEBUG=false, no EMAIL_URL) asks for a password reset;
+# everything it writes is what would reach the logs.
+RESET_IN_PRODUCTION = """
+import os
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.management import call_command
+from django.test import Client
+
+call_command("migrate", verbosity=0)
+user = get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+response = Client().post(
+    "/accounts/password_reset/",
+    {"email": "alice@example.com"},
+    headers={"host": "example.com"},
+    secure=True,
+)
+assert response.status_code == 302, response.status_code
+with open(os.environ["TOKEN_FILE"], "w") as file:
+    file.write(default_token_generator.make_token(user))
+"""
+
+
+def test_without_email_url_production_prints_no_reset_link(tmp_path):
+    token_file = tmp_path / "token"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", RESET_IN_PRODUCTION],
+        cwd=ROOT,
+        env=production_env(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            TOKEN_FILE=str(token_file),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert token_file.read_text() not in output
+    assert "/accounts/reset/" not in output
+    assert "alice@example.com" not in output
+
+
+def check_deploy(**env) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_production_sends_no_mail():
+    assert "todo.W002" in check_deploy()
+    assert "todo.W002" in check_deploy(EMAIL_URL="consolemail://")
+
+
+def test_check_deploy_is_quiet_about_mail_once_email_url_is_set():
+    assert "todo.W002" not in check_deploy(EMAIL_URL="smtp+tls://u:pw@mail.example:587")

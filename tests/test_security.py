@@ -100,10 +100,11 @@ def csp_directives(response) -> dict[str, list[str]]:
 
 
 def test_check_deploy_reports_nothing_with_production_settings():
+    # Production sends mail (without EMAIL_URL, check --deploy warns: todo.W002).
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=production_env(),
+        env=production_env(EMAIL_URL="smtp+tls://todo:pw@smtp.example.com:587"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -439,8 +440,14 @@ def test_the_settings_take_the_email_backend_from_email_url():
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "smtp.example.com",
     }
+    # Without EMAIL_URL, production drops mail rather than print reset links
+    # to the console, which is its log; development prints them.
     default = production_settings("EMAIL_BACKEND")
-    assert default["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert default["EMAIL_BACKEND"] == "django.core.mail.backends.dummy.EmailBackend"
+    development = production_settings("EMAIL_BACKEND", DEBUG="true")
+    assert development["EMAIL_BACKEND"] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
 
 
 @pytest.mark.django_db

@@ -1,14 +1,64 @@
 import json
 import logging
+import re
 import time
 import uuid
 
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject, empty
 
 request_logger = logging.getLogger("todo.request")
+
+# URL parameters that carry a secret, by name: a password-reset link's user
+# and token, an address-confirmation link's signed token, a calendar feed's
+# token. A URL pattern that takes a secret names it one of these.
+SECRET_URL_PARAMETERS = frozenset({"uidb64", "token"})
+REDACTED = "…"
+_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+# In a path that matches no URL pattern (a reset link with something pasted
+# after it, say), a segment this long is more likely a token than a name.
+_LONG_SEGMENT = re.compile(r"[^/]{32,}")
+
+
+def loggable_path(request) -> str:
+    """``request.path`` with every secret it carries replaced by "…".
+
+    ``/accounts/reset/<uidb64>/<token>/`` is logged as ``/accounts/reset/…/…/``:
+    a reset link stays valid for days, and logs are read by more people, and
+    kept longer, than a mailbox.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is None:  # answered before URL resolution, or no pattern matched
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return _LONG_SEGMENT.sub(REDACTED, request.path)
+    if not SECRET_URL_PARAMETERS & match.kwargs.keys():
+        return request.path
+
+    def value(parameter: re.Match) -> str:
+        name = parameter[1]
+        return REDACTED if name in SECRET_URL_PARAMETERS else str(match.kwargs[name])
+
+    script_name = request.path[: len(request.path) - len(request.path_info)]
+    return f"{script_name}/{_PARAMETER.sub(value, match.route)}"
+
+
+class RedactSecretPaths(logging.Filter):
+    """Logs Django's own request lines ("Not Found: <path>", "Internal Server
+    Error: <path>") with the path as the request log shows it, and without the
+    request riding along on the record (a structured handler would write it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = record.__dict__.pop("request", None)
+        path = getattr(request, "path", None)
+        if path is not None and isinstance(record.args, tuple):
+            safe = loggable_path(request)
+            record.args = tuple(safe if arg == path else arg for arg in record.args)
+        return True
 
 
 def _request_id(header: str) -> str:
@@ -48,8 +98,9 @@ class MethodNotAllowedPageMiddleware:
 class RequestLogMiddleware:
     """One structured line per request: what, who, how long, how many queries.
 
-    Paths are logged without their query string, and nothing from the body or
-    headers, so passwords, tokens and task text never reach the logs.
+    Paths are logged without their query string and with the secrets some
+    carry left out (``loggable_path``), and nothing from the body or headers
+    is, so passwords, tokens and task text never reach the logs.
     """
 
     def __init__(self, get_response):
@@ -77,7 +128,7 @@ class RequestLogMiddleware:
                 {
                     "request_id": request.id,
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable_path(request),
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "queries": queries,

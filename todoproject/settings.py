@@ -160,10 +160,15 @@ AXES_VERBOSE = False
 # the address the proxy saw instead (accounts.throttling.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
 
-# --- Email (password reset) ------------------------------------------------------
+# --- Email (password reset, address confirmation) -------------------------------
 
-# Printed to the console unless EMAIL_URL names an SMTP server.
-vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
+# Without EMAIL_URL, mail is printed to the console with DEBUG=true and dropped
+# otherwise: in production the console is the log, and a password-reset link
+# printed there lets whoever reads the logs take the account. `manage.py check
+# --deploy` warns that mail is not sent (todo.W002).
+vars().update(
+    config.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "dummymail://")
+)
 DEFAULT_FROM_EMAIL = config.string("DEFAULT_FROM_EMAIL", "todo@localhost")
 
 # --- Sessions and messages ------------------------------------------------------
@@ -248,6 +253,10 @@ LOGGING = {
         "plain": {"format": "%(levelname)s %(name)s %(message)s"},
         "message": {"format": "%(message)s"},
     },
+    "filters": {
+        # Django's own lines name the path, which may hold a reset token.
+        "redact_paths": {"()": "todoproject.middleware.RedactSecretPaths"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -271,6 +280,7 @@ LOGGING = {
         "django.request": {
             "handlers": ["console"],
             "level": "ERROR",
+            "filters": ["redact_paths"],
             "propagate": False,
         },
     },
