@@ -2,6 +2,7 @@
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.utils import timezone
 
 from todoproject.neon.pipeline import fetch_together
@@ -10,6 +11,16 @@ from todoproject.neon.pipeline import fetch_together
 class SessionStore(db.SessionStore):
     user = None
     _fetched = None  # the row load_with() brought, for the next load
+
+    def _validate_session_key(self, key):
+        # Keys are made of Django's alphabet (32 lowercase letters and
+        # digits); any other cookie value, a NUL that PostgreSQL refuses
+        # included, is no session, without a query.
+        return (
+            super()._validate_session_key(key)
+            and len(key) <= 40
+            and set(key) <= set(VALID_KEY_CHARS)
+        )
 
     @classmethod
     def get_model_class(cls):
