@@ -450,3 +450,69 @@ def test_a_request_for_a_host_not_served_gets_a_400_page(settings, path):
     response = Client().get(path, HTTP_HOST="1")
     assert response.status_code == 400
     assert "<title>Bad request" in response.content.decode()
+
+
+# --- Caching ---------------------------------------------------------------------
+
+
+def cache_directives(response) -> set[str]:
+    return {d.strip().lower() for d in response.get("Cache-Control", "").split(",")}
+
+
+def vary(response) -> set[str]:
+    return {v.strip().lower() for v in response.get("Vary", "").split(",")}
+
+
+@pytest.fixture
+def bearer(user) -> dict:
+    _, raw = AccessToken.objects.issue(user, "cache")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def private_responses(alice_client, user, task, bearer):
+    """Every kind of response that shows (or may show) the user's data."""
+    api = Client(headers=bearer)
+    return {
+        "list page": alice_client.get("/tasks/?status=active"),
+        "detail page": alice_client.get(f"/tasks/{task.pk}/"),
+        "edit page": alice_client.get(f"/tasks/{task.pk}/edit/"),
+        "invalid form": alice_client.post("/tasks/new/", {"title": ""}),
+        "redirect after a post": alice_client.post("/tasks/new/", {"title": "X"}),
+        "account page": alice_client.get("/accounts/"),
+        "tokens page": alice_client.get("/accounts/tokens/"),
+        "delete account page": alice_client.get("/accounts/delete/"),
+        "JSON export": alice_client.get("/accounts/export.json"),
+        "CSV export": alice_client.get("/accounts/export.csv"),
+        "API list, token": api.get("/api/tasks"),
+        "API task, token": api.get(f"/api/tasks/{task.pk}"),
+        "API toggle, token": api.post(f"/api/tasks/{task.pk}/toggle"),
+        "API list, session": alice_client.get("/api/tasks"),
+        "API 404": api.get("/api/tasks/999999"),
+        "API 401": Client().get("/api/tasks"),
+        "page 404": alice_client.get("/tasks/999999/"),
+        "login page": Client().get("/accounts/login/"),
+        "health": Client().get("/health/db"),
+    }
+
+
+def test_every_response_with_a_users_data_is_not_stored(private_responses):
+    assert private_responses["list page"].status_code == 200
+    assert private_responses["API list, token"].status_code == 200
+    assert private_responses["CSV export"].status_code == 200
+    for kind, response in private_responses.items():
+        assert "no-store" in cache_directives(response), kind
+
+
+def test_every_api_response_varies_on_authorization_and_cookie(private_responses):
+    for kind, response in private_responses.items():
+        if kind.startswith("API"):
+            assert {"authorization", "cookie"} <= vary(response), kind
+
+
+@override_settings(WHITENOISE_USE_FINDERS=True)
+def test_static_files_keep_whitenoises_caching():
+    # Decided: they show no one's data, and browsers may keep them.
+    response = Client().get("/static/css/site.css")
+    assert response.status_code == 200
+    assert "no-store" not in cache_directives(response)
