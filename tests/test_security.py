@@ -13,11 +13,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client, override_settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.test import Client, RequestFactory, override_settings
 
 from accounts.models import AccessToken
+from tasks.models import Task
 from tests.conftest import PASSWORD
 from todoproject import config
+from todoproject.http_middleware import HeadAsGetMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -516,3 +519,100 @@ def test_static_files_keep_whitenoises_caching():
     response = Client().get("/static/css/site.css")
     assert response.status_code == 200
     assert "no-store" not in cache_directives(response)
+
+
+# --- HEAD ------------------------------------------------------------------------
+
+# Headers that must be what GET sends (the rest, such as a request id or a
+# freshly masked CSRF cookie, may differ from one request to the next).
+SAME_AS_GET = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Disposition",
+    "Location",
+    "Cache-Control",
+    "Allow",
+)
+
+
+def head_get_urls(task) -> list[tuple[str, str]]:
+    """(who, path) for every URL that answers GET."""
+    signed_in = [
+        "/",
+        "/tasks/",
+        "/tasks/?status=completed&page=2",
+        "/tasks/new/",
+        f"/tasks/{task.pk}/",
+        f"/tasks/{task.pk}/edit/",
+        f"/tasks/{task.pk}/delete/",
+        "/tasks/999999/",
+        "/accounts/",
+        "/accounts/export.json",
+        "/accounts/export.csv",
+        "/accounts/tokens/",
+        "/accounts/delete/",
+        "/accounts/password_change/",
+        "/api/tasks",
+        f"/api/tasks/{task.pk}",
+        "/api/tasks/999999",
+        "/api/openapi.json",
+        "/health/db",
+    ]
+    anonymous = ["/tasks/", "/accounts/login/", "/accounts/signup/", "/api/tasks"]
+    return [("alice", path) for path in signed_in] + [
+        ("anonymous", path) for path in anonymous
+    ]
+
+
+def test_head_answers_every_get_url_as_get_does_without_a_body(alice_client, task):
+    for who, path in head_get_urls(task):
+        client = alice_client if who == "alice" else Client()
+        get = client.get(path)
+        head = client.head(path)
+        assert head.status_code == get.status_code, (who, path, head.status_code)
+        assert get.status_code != 405, (who, path)
+        for header in SAME_AS_GET:
+            assert head.get(header) == get.get(header), (who, path, header)
+        body = b"".join(head.streaming_content) if head.streaming else head.content
+        assert body == b"", (who, path)
+
+
+def test_head_with_a_token_answers_as_get_does(user, task, bearer):
+    api = Client(headers=bearer)
+    head = api.head("/api/tasks")
+    assert head.status_code == 200
+    assert head["Content-Type"] == "application/json; charset=utf-8"
+    assert head.content == b""
+
+
+def test_head_changes_nothing_and_is_logged_as_head(alice_client, task, caplog):
+    before = list(Task.objects.for_user(task.user).values_list())
+    with caplog.at_level("INFO", logger="todo.request"):
+        alice_client.head(f"/tasks/{task.pk}/edit/")
+    assert list(Task.objects.for_user(task.user).values_list()) == before
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records]
+    assert line["method"] == "HEAD"
+
+
+def test_post_only_urls_still_refuse_head_as_they_refuse_get(alice_client, task):
+    for path in [f"/tasks/{task.pk}/toggle/", "/tasks/toggle-all/"]:
+        assert alice_client.head(path).status_code == 405, path
+
+
+def test_the_head_middleware_drops_the_body_itself():
+    # The test client drops a HEAD body as most servers do; the middleware
+    # does not count on the server.
+    def view(request):
+        assert request.method == "GET"
+        return HttpResponse("body", headers={"Content-Length": "4"})
+
+    def streaming_view(request):
+        return StreamingHttpResponse(iter([b"body"]))
+
+    request = RequestFactory().head("/")
+    response = HeadAsGetMiddleware(view)(request)
+    assert response.content == b""
+    assert response["Content-Length"] == "4"
+    assert request.method == "HEAD"
+    response = HeadAsGetMiddleware(streaming_view)(RequestFactory().head("/"))
+    assert b"".join(response.streaming_content) == b""

@@ -23,3 +23,31 @@ class NoStoreMiddleware:
         if request.path.startswith("/api/"):
             patch_vary_headers(response, ("Authorization", "Cookie"))
         return response
+
+
+class HeadAsGetMiddleware:
+    """Answer HEAD wherever GET is answered, as GET is, without the body.
+
+    Views list the methods they take (``require_GET``,
+    ``require_http_methods``, django-ninja's operations), and most leave HEAD
+    out, which made it a 405. A GET never changes data, so the view runs as
+    for GET; the body is dropped here and GET's headers (its Content-Length
+    too) are kept.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "HEAD":
+            return self.get_response(request)
+        request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = "HEAD"  # for the request log, and the server
+        if response.streaming:
+            response.streaming_content = []
+        else:
+            response.content = b""
+        return response
