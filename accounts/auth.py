@@ -57,9 +57,14 @@ class SessionStore(db.SessionStore):
         return UserSession
 
     def _validate_session_key(self, key):
-        # Anything else (a NUL, which PostgreSQL refuses outright) cannot be
-        # a session this store made: it reads as no session, with no query.
-        return super()._validate_session_key(key) and set(key) <= SESSION_KEY_CHARS
+        # Anything else (a NUL, which PostgreSQL refuses outright, or more
+        # than the column holds) cannot be a session this store made: it
+        # reads as no session, with no query.
+        return (
+            super()._validate_session_key(key)
+            and len(key) <= 40
+            and set(key) <= SESSION_KEY_CHARS
+        )
 
     def loading_query(self):
         """The query that loads this session, its user joined in."""

@@ -6,7 +6,6 @@ import json
 import logging
 import smtplib
 from datetime import datetime
-from itertools import chain
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -15,14 +14,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from ninja.responses import NinjaJSONEncoder
 
 from tasks.models import Task
+from tasks.schemas import TaskOut
 
 from .forms import (
     DeleteAccountForm,
@@ -38,17 +38,14 @@ from .models import AccessToken, UserSession
 
 logger = logging.getLogger(__name__)
 
+# The API's task object, field for field (the owner is not one of them), and
+# its encoder: times in ISO 8601 UTC exactly as the API writes them.
+EXPORT_FIELDS = list(TaskOut.model_fields)
+_api_encoder = NinjaJSONEncoder()
 
-class ExportEncoder(DjangoJSONEncoder):
-    def default(self, o):
-        # Django's encoder cuts times to the millisecond; an export keeps
-        # them exactly as stored (and as the API shows them).
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return super().default(o)
-
-
-EXPORT_FIELDS = ["id", "title", "description", "completed", "created_at", "updated_at"]
+# What a spreadsheet would read as the start of a formula (or, for tab and
+# CR, what some strip before looking): such a cell is written after a "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @login_not_required
@@ -136,7 +133,12 @@ def _exported_tasks(request: HttpRequest):
 
 @require_GET
 def export_json(request: HttpRequest) -> HttpResponse:
-    data = json.dumps(list(_exported_tasks(request)), cls=ExportEncoder, indent=2)
+    data = json.dumps(
+        list(_exported_tasks(request)),
+        cls=NinjaJSONEncoder,
+        ensure_ascii=False,
+        indent=2,
+    )
     response = HttpResponse(data, content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="tasks.json"'
     return response
@@ -147,16 +149,27 @@ class _Echo:
         return value
 
 
+def _csv_cell(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        value = _api_encoder.default(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_lines(tasks):
+    writer = csv.writer(_Echo())
+    # A byte-order mark first, so that spreadsheets read the file as UTF-8.
+    yield "\ufeff" + writer.writerow(EXPORT_FIELDS)
+    for task in tasks.iterator(chunk_size=500):
+        yield writer.writerow([_csv_cell(task[field]) for field in EXPORT_FIELDS])
+
+
 @require_GET
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    rows = (
-        [task[field] for field in EXPORT_FIELDS]
-        for task in _exported_tasks(request).iterator(chunk_size=500)
-    )
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in chain([EXPORT_FIELDS], rows)),
-        content_type="text/csv; charset=utf-8",
+        _csv_lines(_exported_tasks(request)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = 'attachment; filename="tasks.csv"'
     return response

@@ -5,6 +5,8 @@ statement (an INSERT, or a conditional UPDATE), so nothing here reads the
 database, and the owner never comes from the request.
 """
 
+from datetime import UTC
+
 from django import forms
 
 from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -30,6 +32,17 @@ class TaskEditForm(TaskForm):
     # The updated_at the form was opened with: saving succeeds only if the
     # task still has it, so a change made meanwhile is never overwritten.
     version = forms.DateTimeField(widget=forms.HiddenInput)
+
+    def clean_version(self):
+        # Compared in UTC: PostgreSQL refuses an offset beyond ±15:59, which
+        # Python allows (up to ±23:59), and a time at the edge of year 1 or
+        # 9999 has no UTC equivalent at all (no stored version is one).
+        try:
+            return self.cleaned_data["version"].astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                self.fields["version"].error_messages["invalid"], code="invalid"
+            ) from None
 
     @classmethod
     def for_task(cls, task, **kwargs) -> "TaskEditForm":

