@@ -28,6 +28,7 @@ from .schemas import (
     TaskIn,
     TaskOut,
     TaskPatch,
+    TrashedTaskOut,
     ValidationErrors,
 )
 
@@ -181,6 +182,20 @@ def bulk_complete(request: HttpRequest, payload: BulkCompleteIn):
 
 
 @api.get(
+    "/tasks/trash",
+    response={200: list[TrashedTaskOut], **UNAUTHENTICATED, **INVALID},
+    summary="List the trash, most recently deleted first",
+)
+def list_trash(
+    request: HttpRequest,
+    skip: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+):
+    trash = Task.objects.trash_for(request.auth).order_by("-deleted_at", "-id")
+    return trash[skip : skip + limit]
+
+
+@api.get(
     "/tasks/{task_id}",
     response={200: TaskOut, **UNAUTHENTICATED, **NOT_FOUND, **INVALID},
     summary="Get a task",
@@ -227,9 +242,23 @@ def toggle_task(request: HttpRequest, task_id: int):
 @api.delete(
     "/tasks/{task_id}",
     response={204: None, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
-    summary="Delete a task",
+    summary="Move a task to the trash",
 )
 def delete_task(request: HttpRequest, task_id: int):
-    if not _tasks(request).delete_one(task_id):
+    if not _tasks(request).trash_one(task_id):
         raise _not_found()
     return Status(204, None)
+
+
+@api.post(
+    "/tasks/{task_id}/restore",
+    response={200: TaskOut, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
+    summary="Bring a task back from the trash",
+)
+def restore_task(request: HttpRequest, task_id: int):
+    task = Task.objects.trash_for(request.auth).update_returning(
+        task_id, deleted_at=None
+    )
+    if task is None:
+        raise _not_found()
+    return task

@@ -6,6 +6,8 @@ user's rows in production. The admin and management commands that truly need
 every row use ``Task.unscoped``, by name.
 """
 
+from datetime import timedelta
+
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import models, transaction
@@ -35,6 +37,14 @@ def _stamped(values: dict) -> dict:
 # The SET clause of a toggle, computed by the database from the row itself,
 # so that two toggles racing each other flip twice instead of once.
 TOGGLED = {"completed": ~Q(completed=True)}
+
+
+# How long a deleted task can be restored; after that it is gone for good.
+TRASH_DAYS = 30
+
+
+def trash_cutoff():
+    return timezone.now() - timedelta(days=TRASH_DAYS)
 
 
 class UnscopedQueryError(RuntimeError):
@@ -133,6 +143,17 @@ class TaskQuerySet(models.QuerySet):
     # The door.
 
     def for_user(self, user) -> "TaskQuerySet":
+        """The live tasks of ``user``: the one door to tasks."""
+        return self._owned_by(user).filter(deleted_at__isnull=True)
+
+    def trash_for(self, user) -> "TaskQuerySet":
+        """The tasks ``user`` deleted within the last ``TRASH_DAYS`` days.
+
+        Older ones are gone for good, whether or not ``purge_trash`` has run.
+        """
+        return self._owned_by(user).filter(deleted_at__gte=trash_cutoff())
+
+    def _owned_by(self, user) -> "TaskQuerySet":
         if user is None or not user.is_authenticated:
             raise UnscopedQueryError("Tasks can only be scoped to a signed-in user.")
         # By id, so that tasks.list_page can scope a read to the user a
@@ -219,25 +240,38 @@ class TaskQuerySet(models.QuerySet):
     def update_returning(self, pk, **values):
         """Update one task and return it as saved, or None if not found.
 
-        One ``UPDATE ... RETURNING`` statement (PostgreSQL, SQLite 3.35+): the
-        API answers a change with the task, and reading it back in a second
+        The API answers a change with the task: reading it back in a second
         query would cost a round trip and could see a concurrent change
-        instead of this one. Django 5.2 has no RETURNING for updates, so the
-        UPDATE is compiled by Django (the statement ``update()`` would run)
-        and only the RETURNING clause is added here.
+        instead of this one.
         """
         self._require_scope()
         if self._owner is None:
             raise UnscopedQueryError("update_returning() needs a for_user() queryset.")
-        query = self.filter(pk=pk).query.chain(UpdateQuery)
+        rows = self.filter(pk=pk)._update_returning(values)
+        return rows[0] if rows else None
+
+    def _update_returning(self, values: dict, fields=None) -> list:
+        """``update(**values)``, returning the rows as saved (``fields`` only).
+
+        One ``UPDATE ... RETURNING`` statement (PostgreSQL, SQLite 3.35+).
+        Django 5.2 has no RETURNING for updates, so the UPDATE is compiled by
+        Django (the statement ``update()`` would run) and only the RETURNING
+        clause is added here.
+        """
+        self._require_scope()
+        query = self.query.chain(UpdateQuery)
         query.add_update_values(_stamped(values))
         compiler = query.get_compiler(self.db)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:  # an id outside the column's range matches nothing
-            return None
+            return []
         opts = self.model._meta
-        fields = opts.concrete_fields
+        fields = [
+            field
+            for field in opts.concrete_fields
+            if fields is None or field.attname in fields or field.primary_key
+        ]
         connection = compiler.connection
         returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         with (
@@ -246,14 +280,15 @@ class TaskQuerySet(models.QuerySet):
         ):
             cursor.execute(f"{sql} RETURNING {returning}", params)
             rows = cursor.fetchall()
-        if not rows:
-            return None
         # The backend's converters turn SQLite's text and integers back into
         # datetimes and booleans, as a SELECT would.
         columns = [field.get_col(opts.db_table) for field in fields]
         converters = compiler.get_converters(columns)
-        (row,) = compiler.apply_converters(rows, converters)
-        return self.model.from_db(self.db, [field.attname for field in fields], row)
+        names = [field.attname for field in fields]
+        return [
+            self.model.from_db(self.db, names, row)
+            for row in compiler.apply_converters(rows, converters)
+        ]
 
     def complete(self) -> int:
         return self.update(completed=True)
@@ -269,15 +304,25 @@ class TaskQuerySet(models.QuerySet):
         # One UPDATE: the subquery sees the rows as they were before it.
         return self.update(completed=models.Exists(self.active().values("pk")))
 
-    def clear_completed(self) -> int:
-        return self.completed().delete_rows()
+    # Deleting moves tasks to the trash; each verb returns the tasks it moved
+    # (id and title, for the message that names them and its Undo button).
 
-    def delete_one(self, pk) -> int:
-        """Delete one task; returns 1, or 0 if it is not in this queryset."""
-        return self.filter(pk=pk).delete_rows()
+    def clear_completed(self) -> list:
+        return self.completed().move_to_trash()
+
+    def trash_one(self, pk) -> list:
+        """Move one task to the trash: ``[task]``, or ``[]`` if not found."""
+        return self.filter(pk=pk).move_to_trash()
+
+    def move_to_trash(self) -> list:
+        return self._update_returning({"deleted_at": timezone.now()}, ["title"])
+
+    def restore(self) -> list:
+        """Bring these trashed tasks back; returns them (id and title)."""
+        return self._update_returning({"deleted_at": None}, ["title"])
 
     def delete_rows(self) -> int:
-        """Delete these tasks with one DELETE statement; returns the count.
+        """Delete these tasks for good with one DELETE statement; the count.
 
         QuerySet.delete() runs Django's deletion collector inside a
         transaction, whose BEGIN and COMMIT are two more round trips to Neon.

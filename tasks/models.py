@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import models
-from django.db.models import Func
+from django.db.models import Func, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
@@ -65,6 +65,9 @@ class Task(models.Model):
     # milliseconds in a text format of its own.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the task is moved to the trash; purge_trash deletes it for
+    # good TRASH_DAYS later.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The first manager is Django's default: generic code (get_object_or_404 on
     # the model, dumpdata, related managers) then fails closed, unscoped.
@@ -82,6 +85,17 @@ class Task(models.Model):
             ),
             models.Index(
                 fields=["user", "-created_at", "-id"], name="task_user_recent_idx"
+            ),
+            # The trash page, and purge_trash: only the (few) deleted rows.
+            models.Index(
+                fields=["user", "-deleted_at", "-id"],
+                name="task_trash_idx",
+                condition=Q(deleted_at__isnull=False),
+            ),
+            models.Index(
+                fields=["deleted_at"],
+                name="task_trash_purge_idx",
+                condition=Q(deleted_at__isnull=False),
             ),
         ]
         constraints = [

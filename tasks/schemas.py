@@ -135,6 +135,10 @@ class TaskOut(Schema):
     updated_at: datetime
 
 
+class TrashedTaskOut(TaskOut):
+    deleted_at: datetime = Field(description="When the task went to the trash.")
+
+
 class BulkCompleteIn(BaseModel):
     task_ids: list[TaskId] = Field(max_length=MAX_BULK_IDS)
 

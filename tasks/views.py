@@ -8,6 +8,7 @@ whether the task was the user's: 0 rows is a 404, and nothing changed.
 from urllib.parse import quote
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +23,9 @@ from .list_page import login_required_reading_ahead, task_page
 from .models import Task
 
 PAGE_SIZE = 50
+# The largest id a task can have (a bigint); larger ones are nobody's.
+MAX_ID = 2**63 - 1
+UNDO_TAG = "undo:"
 
 
 def pluralize_task(count: int) -> str:
@@ -172,9 +176,11 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _tasks(request).toggle(pk):
+    task = _tasks(request).toggle_returning(pk)
+    if task is None:
         raise Http404
-    messages.success(request, "Task updated.")
+    done = "Completed" if task.completed else "Reopened"
+    messages.success(request, f"{done} “{task.title}”.")
     return redirect(_next_url(request))
 
 
@@ -183,9 +189,10 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         task = get_object_or_404(_tasks(request), pk=pk)
         return render(request, "tasks/task_confirm_delete.html", {"task": task})
-    if not _tasks(request).delete_one(pk):
+    trashed = _tasks(request).trash_one(pk)
+    if not trashed:
         raise Http404
-    messages.success(request, "Task deleted.")
+    _say_trashed(request, trashed)
     return redirect(_next_url(request))
 
 
@@ -198,6 +205,65 @@ def task_toggle_all(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def task_clear_completed(request: HttpRequest) -> HttpResponse:
-    count = _tasks(request).clear_completed()
-    messages.success(request, f"Cleared {count} completed {pluralize_task(count)}.")
+    trashed = _tasks(request).clear_completed()
+    if trashed:
+        _say_trashed(request, trashed)
+    else:
+        messages.info(request, "No completed tasks to clear.")
     return redirect(_next_url(request))
+
+
+# --- The trash -----------------------------------------------------------------
+
+
+@require_POST
+def task_restore(request: HttpRequest) -> HttpResponse:
+    ids = [pk for pk in request.POST.getlist("ids") if pk.isascii() and pk.isdigit()]
+    ids = [int(pk) for pk in ids if int(pk) <= MAX_ID]
+    restored = Task.objects.trash_for(request.user).filter(pk__in=ids).restore()
+    if restored:
+        messages.success(request, f"Restored {names(restored)}.")
+    else:
+        messages.info(request, "Nothing to restore: those tasks are not in the trash.")
+    return redirect(_next_url(request))
+
+
+@require_GET
+def trash(request: HttpRequest) -> HttpResponse:
+    tasks = Task.objects.trash_for(request.user).order_by("-deleted_at", "-id")
+    page = Paginator(tasks.only("title", "deleted_at"), PAGE_SIZE).get_page(
+        page_number(request.GET.get("page"))
+    )
+    return render(
+        request, "tasks/trash.html", {"page": page, "here": request.get_full_path()}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def trash_empty(request: HttpRequest) -> HttpResponse:
+    tasks = Task.objects.trash_for(request.user)
+    if request.method == "GET":
+        return render(
+            request, "tasks/trash_confirm_empty.html", {"count": tasks.count()}
+        )
+    count = tasks.delete_rows()
+    messages.success(request, f"Deleted {count} {pluralize_task(count)} for good.")
+    return redirect("tasks:trash")
+
+
+def names(tasks) -> str:
+    """The tasks' titles for a message: “A”, “B” and 3 more."""
+    quoted = [f"“{task.title}”" for task in tasks[:2]]
+    if len(tasks) > 2:
+        return f"{quoted[0]}, {quoted[1]} and {len(tasks) - 2} more"
+    return " and ".join(quoted)
+
+
+def _say_trashed(request: HttpRequest, trashed) -> None:
+    # The ids ride in the message's tags, which the messages template turns
+    # into an Undo button (a POST to tasks:restore).
+    messages.success(
+        request,
+        f"Moved {names(trashed)} to the trash.",
+        extra_tags=UNDO_TAG + ",".join(str(task.pk) for task in trashed),
+    )

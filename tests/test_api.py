@@ -849,6 +849,8 @@ def test_the_schema_describes_every_endpoint_of_the_contract(openapi):
         ("PATCH", "/api/tasks/{task_id}"),
         ("POST", "/api/tasks/{task_id}/toggle"),
         ("DELETE", "/api/tasks/{task_id}"),
+        ("POST", "/api/tasks/{task_id}/restore"),
+        ("GET", "/api/tasks/trash"),
         ("POST", "/api/tasks/bulk-complete"),
     }
 

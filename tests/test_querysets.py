@@ -95,7 +95,8 @@ def test_for_user_never_reaches_another_users_row(user, other_task):
     assert tasks.filter(pk=other_task.pk).delete()[0] == 0
     assert tasks.bulk_complete([other_task.pk]) == 0
     assert tasks.complete_all() == 0
-    assert tasks.clear_completed() == 0
+    assert tasks.clear_completed() == []
+    assert tasks.trash_one(other_task.pk) == []
     other_task.refresh_from_db()
     assert other_task.title == "Bob's task"
     assert other_task.completed is False
@@ -181,8 +182,9 @@ def test_complete_all_and_clear_completed(user):
     make_tasks(user, 3)
     tasks = Task.objects.for_user(user)
     assert tasks.complete_all() == 3
-    assert tasks.clear_completed() == 3
+    assert len(tasks.clear_completed()) == 3
     assert tasks.count() == 0
+    assert Task.objects.trash_for(user).count() == 3
 
 
 def test_bulk_complete_counts_only_the_callers_rows(user, other_task):
@@ -210,15 +212,17 @@ def test_update_if_unchanged_refuses_a_stale_version(user, task):
     assert task.title == "First"
 
 
-def test_delete_one_is_one_statement_and_only_for_the_owner(
+def test_trash_one_is_one_statement_and_only_for_the_owner(
     user, task, other_task, django_assert_num_queries
 ):
     tasks = Task.objects.for_user(user)
     with django_assert_num_queries(1):
-        assert tasks.delete_one(other_task.pk) == 0
+        assert tasks.trash_one(other_task.pk) == []
     with django_assert_num_queries(1):
-        assert tasks.delete_one(task.pk) == 1
+        (trashed,) = tasks.trash_one(task.pk)
+    assert (trashed.pk, trashed.title) == (task.pk, task.title)
     assert not tasks.exists()
+    assert list(Task.objects.trash_for(user)) == [task]
     assert Task.objects.for_user(other_task.user).count() == 1
 
 

@@ -364,12 +364,13 @@ def test_toggle_ignores_an_offsite_next(alice_client, task):
 def test_delete_asks_to_confirm_then_deletes(alice_client, user, task):
     response = alice_client.get(f"/tasks/{task.pk}/delete/")
     assert response.status_code == 200
-    assert "cannot be undone" in response.content.decode()
+    assert "to the trash" in response.content.decode()
     assert Task.objects.for_user(user).exists()
     response = alice_client.post(f"/tasks/{task.pk}/delete/", follow=True)
     assert response.redirect_chain == [("/tasks/", 302)]
-    assert "Task deleted." in response.content.decode()
+    assert "Moved “Alice&#x27;s task” to the trash." in response.content.decode()
     assert not Task.objects.for_user(user).exists()
+    assert list(Task.objects.trash_for(user)) == [task]
 
 
 def test_toggle_all_and_clear_completed(alice_client, user, other_task):
@@ -380,7 +381,9 @@ def test_toggle_all_and_clear_completed(alice_client, user, other_task):
     assert Task.objects.for_user(user).completed().count() == 0
     alice_client.post("/tasks/toggle-all/")
     response = alice_client.post("/tasks/clear-completed/", follow=True)
-    assert "Cleared 3 completed tasks." in response.content.decode()
+    assert "Moved “Task 0”, “Task 1” and 1 more to the trash." in (
+        response.content.decode()
+    )
     assert Task.objects.for_user(user).count() == 0
     assert Task.objects.for_user(other_task.user).count() == 1
 
