@@ -1,7 +1,59 @@
-"""Which address a login attempt comes from, for django-axes' lockouts."""
+"""Login throttling: what counts as locked, and which address a login comes from.
 
+django-axes records the failures (in the database, so every app instance sees
+the same counts), refuses locked attempts in its authentication backend and
+answers them with the lockout page from its middleware. Two rules of the
+contract are beyond its settings, so they live here, in its handler:
+
+- Two limits. Axes compares one count with one limit (``AXES_FAILURE_LIMIT``,
+  10 failures of a username from any addresses); the per-address limit
+  (``LOGIN_ADDRESS_FAILURE_LIMIT``, 100 failures of any usernames) is checked
+  beside it.
+- A success clears only its own username's failures. Axes' reset deletes
+  every record matching any lockout parameter, the address's included, so a
+  login to one's own account (or a signup) wiped the failures an attacker had
+  run up against a victim from the same address.
+"""
+
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username, get_failure_limit
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Q, Sum
 from django.http import HttpRequest
+
+
+class LoginThrottle(AxesDatabaseHandler):
+    def get_failures(
+        self, request: HttpRequest, credentials: dict | None = None
+    ) -> int:
+        """Recent failures of the username, compared with the per-username
+        limit; an address at its own limit counts as that limit reached."""
+        username = get_client_username(request, credentials)
+        by_username = Q(username=username)
+        by_address = Q(ip_address=request.axes_ip_address)
+        # One query for both counts: a login already costs a few.
+        counts = AccessAttempt.objects.filter(
+            by_username | by_address,
+            attempt_time__gte=get_cool_off_threshold(request),
+        ).aggregate(
+            username=Sum("failures_since_start", filter=by_username),
+            address=Sum("failures_since_start", filter=by_address),
+        )
+        failures = counts["username"] or 0
+        if (counts["address"] or 0) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+            return max(failures, get_failure_limit(request, credentials))
+        return failures
+
+    def reset_user_attempts(
+        self, request: HttpRequest, credentials: dict | None = None
+    ) -> int:
+        """After a successful login (or a signup): that username's failures,
+        from every address, and nobody else's."""
+        username = get_client_username(request, credentials)
+        count, _ = AccessAttempt.objects.filter(username=username).delete()
+        return count
 
 
 def client_ip(request: HttpRequest) -> str | None:
