@@ -15,6 +15,8 @@ contract are beyond its settings, so they live here, in its handler:
   run up against a victim from the same address.
 """
 
+import ipaddress
+
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_failure_limit
@@ -56,6 +58,20 @@ class LoginThrottle(AxesDatabaseHandler):
         return count
 
 
+def _address(value: str) -> str | None:
+    """``value`` as a canonical IP address, or None if it is not one."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if address.version == 6:
+        if address.scope_id:
+            return None  # fe80::1%eth0: no client sends that; inet refuses it
+        # ::ffff:192.0.2.1 is 192.0.2.1 and must be counted as the same client.
+        address = address.ipv4_mapped or address
+    return str(address)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address, as the one trusted proxy in front of us saw it.
 
@@ -64,8 +80,12 @@ def client_ip(request: HttpRequest) -> str | None:
     address, shared by every client: locking it out would lock out everyone.
     The proxy appends the address it saw to X-Forwarded-For; entries to the
     left of it are whatever the client claimed, so only the last one counts.
+    A last entry that is not an address (a proxy that did not append, or a
+    client's garbage) is not trusted either: the socket's address is used.
     """
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if settings.SECURE_PROXY_SSL_HEADER and forwarded:
-        return forwarded.rsplit(",", 1)[-1].strip()[:45] or None
-    return request.META.get("REMOTE_ADDR")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        appended = _address(forwarded.rsplit(",", 1)[-1])
+        if appended:
+            return appended
+    return _address(request.META.get("REMOTE_ADDR", ""))

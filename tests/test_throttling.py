@@ -365,3 +365,69 @@ def test_without_a_proxy_forwarded_for_is_ignored(user):
             HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
         )
     assert log_in(attacker, "alice").status_code == 429
+
+
+def test_behind_a_proxy_an_address_named_by_a_client_is_not_locked_out(user, settings):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for n in range(ADDRESS_LIMIT):
+        log_in(behind_proxy("203.0.113.9", claimed="198.51.100.7"), f"g{n % 20}", "x")
+    # Only the address the proxy appended was counted.
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "203.0.113.9"
+    }
+    assert log_in(behind_proxy("198.51.100.7"), "alice").status_code == 302
+
+
+NOT_ADDRESSES = [
+    "not-an-ip",
+    "203.0.113.9" + "0" * 49,  # 60 characters
+    "1" * 60,
+    "2001:db8::1::2",
+    "fe80::1%eth0",
+    "",
+    " , ",
+]
+
+
+@pytest.mark.parametrize("forwarded", NOT_ADDRESSES)
+def test_behind_a_proxy_a_forwarded_for_that_is_not_an_address_counts_the_socket(
+    user, settings, forwarded
+):
+    # A client that reached the app around the proxy, sending what it likes:
+    # `not-an-ip` was a 500 on PostgreSQL, and on SQLite a fresh "address"
+    # for every value, so the per-address lock never came.
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    client = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    response = log_in(client, "alice", "wrong")
+
+    assert response.status_code == 200
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [
+        "203.0.113.9"
+    ]
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_behind_a_proxy_changing_a_bad_forwarded_for_does_not_escape_the_lock(
+    user, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for n in range(ADDRESS_LIMIT):
+        garbage = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=f"x{n}")
+        log_in(garbage, f"g{n % 20}", "wrong")
+    client = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="x-fresh")
+    assert log_in(client, "alice").status_code == 429
+
+
+def test_behind_a_proxy_the_same_client_counts_once_however_its_address_is_written(
+    user, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for written in ["2001:db8::1", "2001:DB8:0:0::1", "2001:0db8::0001"]:
+        log_in(behind_proxy(written), "alice", "wrong")
+    for written in ["192.0.2.1", "::ffff:192.0.2.1"]:
+        log_in(behind_proxy(written), "alice", "wrong")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "2001:db8::1",
+        "192.0.2.1",
+    }
