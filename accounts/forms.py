@@ -1,6 +1,9 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.validators import MaxLengthValidator
+
+from .throttling import is_current_password
 
 
 class SignupForm(UserCreationForm):
@@ -18,19 +21,36 @@ class LoginForm(AuthenticationForm):
         username.validators.append(MaxLengthValidator(username.max_length))
 
 
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        # Throttled as a login: see accounts.throttling.is_current_password.
+        if not is_current_password(self.request, old_password):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
+
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Enter your password to confirm.",
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, request, **kwargs):
         self.user = user
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        # Throttled as a login: see accounts.throttling.is_current_password.
+        if not is_current_password(self.request, password):
             raise forms.ValidationError(
                 "That is not your password.", code="password_incorrect"
             )

@@ -22,6 +22,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.db.models import Q, Sum
 from django.http import HttpRequest
 
@@ -56,6 +57,21 @@ class LoginThrottle(AxesDatabaseHandler):
         username = get_client_username(request, credentials)
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+def is_current_password(request: HttpRequest, password: str) -> bool:
+    """Whether ``password`` is the signed-in user's, checked as a login.
+
+    Going through ``authenticate()`` puts the check behind the throttle: a
+    wrong password counts as a failed login of the username, and a locked
+    username or address is refused without looking at the password (axes'
+    middleware then answers with the lockout page). Password change and
+    account deletion ask this, so they cannot serve as an unthrottled oracle.
+    """
+    user = authenticate(
+        request, username=request.user.get_username(), password=password
+    )
+    return user is not None and user.pk == request.user.pk
 
 
 def _address(value: str) -> str | None:

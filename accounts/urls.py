@@ -8,6 +8,11 @@ urlpatterns = [
     # after these), with a confirmation message each.
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "password_change/",
+        views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
     path("signup/", views.signup, name="signup"),
     path("export.json", views.export_json, name="export-json"),
     path("export.csv", views.export_csv, name="export-csv"),

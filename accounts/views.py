@@ -18,7 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tasks.models import Task
 
-from .forms import DeleteAccountForm, LoginForm, SignupForm, TokenForm
+from .forms import (
+    DeleteAccountForm,
+    LoginForm,
+    PasswordChangeForm,
+    SignupForm,
+    TokenForm,
+)
 from .models import AccessToken
 
 
@@ -87,7 +93,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def delete_account(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.user, request.POST or None)
+    form = DeleteAccountForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)
@@ -137,6 +143,14 @@ class LoginView(SuccessMessageMixin, auth_views.LoginView):
     # Django's form, plus a check of the username's length (see LoginForm).
     authentication_form = LoginForm
     success_message = "Welcome back, %(username)s."
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    # Django's view; its form checks the current password behind the throttle.
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 class LogoutView(auth_views.LogoutView):

@@ -6,7 +6,8 @@ browser takes, so that axes sees the request (its backend needs it) and its
 middleware turns a lockout into the response. The rules, from the contract:
 10 failures of a username from any addresses lock the username; 100 from one
 address lock the address; a success or a signup clears only its own
-username's failures."""
+username's failures; wrong current passwords on password change and account
+deletion are failed logins too."""
 
 import json
 import os
@@ -431,3 +432,98 @@ def test_behind_a_proxy_the_same_client_counts_once_however_its_address_is_writt
         "2001:db8::1",
         "192.0.2.1",
     }
+
+
+# --- Current-password checks: password change and account deletion ------------
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def change_password(client: Client, old_password: str):
+    return client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": old_password,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+
+def signed_in(user, ip: str = "10.0.0.1") -> Client:
+    client = browser(ip)
+    client.force_login(user)
+    return client
+
+
+def test_fifteen_wrong_current_passwords_lock_the_password_change(user):
+    # Found: 15 wrong old_password values, then the right one, succeeded.
+    client = signed_in(user)
+    statuses = [change_password(client, f"guess-{n}").status_code for n in range(15)]
+
+    response = change_password(client, PASSWORD)
+
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(statuses[LIMIT - 1 :]) == {429}
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert not user.check_password(NEW_PASSWORD)
+    # They were failed logins of alice: the login form is locked too.
+    assert log_in(browser("10.0.0.2"), "alice").status_code == 429
+
+
+def test_twelve_wrong_passwords_lock_the_account_deletion(user, task):
+    # Found: account deletion took 12 wrong passwords, then the right one.
+    client = signed_in(user)
+    statuses = [
+        client.post("/accounts/delete/", {"password": f"guess-{n}"}).status_code
+        for n in range(12)
+    ]
+
+    response = client.post("/accounts/delete/", {"password": PASSWORD})
+
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(statuses[LIMIT - 1 :]) == {429}
+    assert response.status_code == 429
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+    assert client.get("/tasks/").status_code == 200
+
+
+def test_failed_logins_lock_the_current_password_checks_too(user, task):
+    client = signed_in(user)  # before the failures: a login clears them
+    fail(browser("10.0.0.66"), "alice", LIMIT)
+
+    assert change_password(client, PASSWORD).status_code == 429
+    assert client.post("/accounts/delete/", {"password": PASSWORD}).status_code == 429
+
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_failed_current_password_checks_and_logins_add_up(user):
+    client = signed_in(user)
+    for n in range(LIMIT // 2):
+        change_password(client, f"guess-{n}")
+        client.post("/accounts/delete/", {"password": f"guess-{n}"})
+    assert log_in(browser("10.0.0.2"), "alice").status_code == 429
+
+
+def test_the_right_current_password_below_the_limit_still_works(user):
+    client = signed_in(user)
+    for n in range(LIMIT - 1):
+        assert change_password(client, f"guess-{n}").status_code == 200
+
+    response = change_password(client, PASSWORD)
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_failed_password_change_stores_no_password(user):
+    change_password(signed_in(user), "not-it")
+    (attempt,) = AccessAttempt.objects.all()
+    assert NEW_PASSWORD not in attempt.post_data
+    assert "not-it" not in attempt.post_data

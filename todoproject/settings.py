@@ -162,6 +162,14 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Axes stores a failed attempt's form data; password change posts new ones.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 # Behind a proxy every client shares the proxy's address; count failures per
 # the address the proxy saw instead (accounts.throttling.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
