@@ -6,6 +6,7 @@ from django.core import signing
 from django.core.validators import MaxLengthValidator
 
 from .models import AccessToken
+from .throttling import is_current_password
 
 NO_EMAIL_NO_RECOVERY = (
     "Without one, a forgotten password cannot be recovered: "
@@ -43,6 +44,19 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
         required=False, label="Also revoke all my API tokens"
     )
 
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        # Throttled as a login: see accounts.throttling.is_current_password.
+        if not is_current_password(self.request, old_password):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
+
     def save(self, commit=True):
         user = super().save(commit)
         if commit and self.cleaned_data["revoke_tokens"]:
@@ -56,13 +70,15 @@ class DeleteAccountForm(forms.Form):
         help_text="Enter your password to confirm.",
     )
 
-    def __init__(self, user, *args, **kwargs):
+    def __init__(self, user, *args, request, **kwargs):
         self.user = user
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        # Throttled as a login: see accounts.throttling.is_current_password.
+        if not is_current_password(self.request, password):
             raise forms.ValidationError(
                 "That is not your password.", code="password_incorrect"
             )

@@ -177,7 +177,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def delete_account(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.user, request.POST or None)
+    form = DeleteAccountForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)
@@ -230,7 +230,11 @@ class LoginView(SuccessMessageMixin, auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    # Django's view; its form checks the current password behind the throttle.
     form_class = PasswordChangeForm
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         # Django keeps this session signed in (update_session_auth_hash) and

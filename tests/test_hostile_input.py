@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from hypothesis import HealthCheck, given, settings
@@ -307,6 +307,52 @@ def test_login_with_any_input_never_errs_and_never_signs_in(
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
     assert_escaped(response, username, next_)
+
+
+# X-Forwarded-For as a client may send it: an address list, one address,
+# garbage, or bytes; WSGI hands headers over as latin-1 text.
+ADDRESSES = ["203.0.113.9", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1%eth0"]
+forwarded_values = st.one_of(
+    st.lists(st.sampled_from(ADDRESSES) | hostile_text(), max_size=4).map(", ".join),
+    st.sampled_from(["not-an-ip", "1" * 60, "203.0.113.9" + "0" * 49, ",", ""]),
+    hostile_text(),
+    st.binary(max_size=80).map(lambda raw: raw.decode("latin-1")),
+)
+PROXY = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@HYPOTHESIS
+@given(
+    forwarded=forwarded_values,
+    behind_proxy=st.booleans(),
+    username=st.sampled_from(["alice", "bob"]) | form_values,
+)
+def test_login_with_any_forwarded_for_never_errs(
+    user, forwarded, behind_proxy, username
+):
+    client = Client(REMOTE_ADDR=next(login_ips), HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(SECURE_PROXY_SSL_HEADER=PROXY if behind_proxy else None):
+        response = post_form(
+            client, "/accounts/login/", {"username": username, "password": "x"}
+        )
+        # The right password, too: a success stores the address as well.
+        signed_in_response = post_form(
+            client, "/accounts/login/", {"username": "alice", "password": PASSWORD}
+        )
+
+    assert response.status_code in (200, 429)
+    assert signed_in_response.status_code in (302, 429)
+
+
+@HYPOTHESIS
+@given(forwarded=forwarded_values, behind_proxy=st.booleans())
+def test_a_page_with_any_forwarded_for_is_a_page(user, task, forwarded, behind_proxy):
+    client = signed_in(user)
+    with override_settings(SECURE_PROXY_SSL_HEADER=PROXY if behind_proxy else None):
+        page = client.get("/tasks/", HTTP_X_FORWARDED_FOR=forwarded)
+        login_page = Client().get("/accounts/login/", HTTP_X_FORWARDED_FOR=forwarded)
+    assert page.status_code == 200
+    assert login_page.status_code == 200
 
 
 @HYPOTHESIS

@@ -25,7 +25,7 @@ from todoproject.http_middleware import HeadAsGetMiddleware
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGON2 = "django.contrib.auth.hashers.Argon2PasswordHasher"
+ARGON2 = "accounts.hashers.Argon2PasswordHasher"
 PBKDF2 = "django.contrib.auth.hashers.PBKDF2PasswordHasher"
 ONE_YEAR = 31_536_000
 NEW_PASSWORD = "a-brand-new-passphrase-42"

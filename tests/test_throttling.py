@@ -1,8 +1,13 @@
-"""Login throttling (django-axes) through this project's real login view.
+"""Login throttling (django-axes with accounts.throttling's rules) through this
+project's real views.
 
 Every test logs in with ``client.post("/accounts/login/", ...)``, the path a
 browser takes, so that axes sees the request (its backend needs it) and its
-middleware turns a lockout into the response."""
+middleware turns a lockout into the response. The rules, from the contract:
+10 failures of a username from any addresses lock the username; 100 from one
+address lock the address; a success or a signup clears only its own
+username's failures; wrong current passwords on password change and account
+deletion are failed logins too."""
 
 import json
 import os
@@ -23,6 +28,7 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 10
+ADDRESS_LIMIT = 100
 COOL_OFF = timedelta(minutes=15)
 LOCKED_OUT = "Too many failed logins"
 WRONG_LOGIN = "Please enter a correct username and password"
@@ -40,6 +46,15 @@ def fail(client: Client, username: str, times: int) -> list[int]:
     return [log_in(client, username, "wrong").status_code for _ in range(times)]
 
 
+def spray(client: Client, failures: int, prefix: str = "guess") -> list[int]:
+    """``failures`` wrong passwords from one client, spread over enough
+    usernames that none of them reaches its own limit."""
+    return [
+        log_in(client, f"{prefix}{n % 20}", "wrong").status_code
+        for n in range(failures)
+    ]
+
+
 def is_signed_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
 
@@ -53,6 +68,8 @@ def age_attempts(by: timedelta) -> None:
 def test_axes_is_on_in_the_tests_and_configured_as_the_contract_says():
     assert django_settings.AXES_ENABLED is True
     assert django_settings.AXES_FAILURE_LIMIT == LIMIT
+    assert django_settings.LOGIN_ADDRESS_FAILURE_LIMIT == ADDRESS_LIMIT
+    assert django_settings.AXES_HANDLER == "accounts.throttling.LoginThrottle"
     assert timedelta(hours=django_settings.AXES_COOLOFF_TIME) == COOL_OFF
     # A list of single parameters means "username OR address", each counted
     # on its own; [["username", "ip_address"]] would mean the pair.
@@ -64,13 +81,15 @@ def test_axes_is_on_in_the_tests_and_configured_as_the_contract_says():
 def test_limit_and_cool_off_come_from_the_environment():
     code = (
         "import json\nfrom django.conf import settings\n"
-        "print(json.dumps([settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME]))"
+        "print(json.dumps([settings.AXES_FAILURE_LIMIT,"
+        " settings.LOGIN_ADDRESS_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME]))"
     )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
         "DJANGO_SETTINGS_MODULE": "todoproject.settings",
         "DEBUG": "true",
         "LOGIN_FAILURE_LIMIT": "3",
+        "LOGIN_ADDRESS_FAILURE_LIMIT": "40",
         "LOGIN_COOLOFF_MINUTES": "30",
     }
     result = subprocess.run(
@@ -82,7 +101,7 @@ def test_limit_and_cool_off_come_from_the_environment():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [3, 0.5]
+    assert json.loads(result.stdout) == [3, 40, 0.5]
 
 
 def test_nine_failures_still_show_the_ordinary_login_error(user):
@@ -141,16 +160,17 @@ def test_failures_for_a_known_and_an_unknown_username_look_the_same(user):
     assert without_csrf(known).replace("alice", "nobody") == without_csrf(unknown)
 
 
-def test_ten_failures_from_one_address_lock_that_address_for_every_username(user):
+def test_a_hundred_failures_from_one_address_lock_that_address_for_everyone(user):
     attacker = browser("10.0.0.66")
-    statuses = [
-        log_in(attacker, f"guess{n}", "wrong").status_code for n in range(LIMIT)
-    ]
-    # Each username failed once: only the address can be what is counted.
-    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    statuses = spray(attacker, ADDRESS_LIMIT - 1)
+    assert statuses == [200] * (ADDRESS_LIMIT - 1)
+    # Below the address's limit, the right password still gets in there.
+    assert log_in(attacker, "alice").status_code == 302
+    attacker.post("/accounts/logout/")
+
+    assert spray(attacker, 1, prefix="more") == [429]
 
     response = log_in(attacker, "alice", PASSWORD)
-
     assert response.status_code == 429
     assert LOCKED_OUT in response.content.decode()
     assert not is_signed_in(attacker)
@@ -158,6 +178,70 @@ def test_ten_failures_from_one_address_lock_that_address_for_every_username(user
     elsewhere = browser("10.0.0.1")
     assert log_in(elsewhere, "alice").status_code == 302
     assert is_signed_in(elsewhere)
+
+
+def test_someone_elses_lockout_at_the_same_address_does_not_lock_out_alice(user):
+    # Found from 127.0.0.1: after 10 failures for "eve", "alice" was refused.
+    shared = browser("127.0.0.1")
+    fail(shared, "eve", LIMIT)
+    assert log_in(shared, "eve", "wrong").status_code == 429
+
+    response = log_in(shared, "alice")
+
+    assert response.status_code == 302
+    assert is_signed_in(shared)
+
+
+def test_logging_in_to_ones_own_account_does_not_reset_the_victims_failures(
+    user, other_user
+):
+    # The attack of issue #14: 9 wrong passwords for the victim, then a login
+    # to one's own account from the same address, which reset every failure
+    # of that address, over and over.
+    attacker = browser("10.0.0.66")
+    guesses = []
+    for _ in range(4):
+        guesses += fail(attacker, "alice", LIMIT - 1)
+        assert log_in(attacker, "bob").status_code == 302
+        attacker.post("/accounts/logout/")
+
+    assert guesses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(guesses[LIMIT - 1 :]) == {429}
+    assert log_in(attacker, "alice").status_code == 429
+    assert log_in(browser("10.0.0.1"), "alice").status_code == 429
+
+
+def test_signing_up_does_not_reset_the_victims_failures(user):
+    attacker = browser("10.0.0.66")
+    guesses = []
+    for n in range(4):
+        guesses += fail(attacker, "alice", LIMIT - 1)
+        response = attacker.post(
+            "/accounts/signup/",
+            {"username": f"mallory{n}", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        assert response.status_code == 302
+        assert is_signed_in(attacker)
+        attacker.post("/accounts/logout/")
+
+    assert guesses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(guesses[LIMIT - 1 :]) == {429}
+    assert log_in(attacker, "alice").status_code == 429
+
+
+def test_a_success_clears_its_own_usernames_failures_and_no_one_elses(user, other_user):
+    shared = browser("10.0.0.1")
+    fail(browser("10.0.0.2"), "alice", 4)
+    fail(shared, "alice", 5)
+    fail(shared, "bob", LIMIT - 1)
+
+    assert log_in(shared, "alice").status_code == 302
+
+    # Alice's failures from both addresses are gone; bob's, from the same
+    # address as her success, are all still there.
+    assert set(AccessAttempt.objects.values_list("username", flat=True)) == {"bob"}
+    assert log_in(browser("10.0.0.3"), "bob", "wrong").status_code == 429
+    assert log_in(browser("10.0.0.3"), "alice", "wrong").status_code == 200
 
 
 def test_a_successful_login_resets_the_failure_count(user):
@@ -208,13 +292,14 @@ def test_a_lockout_does_not_end_an_existing_session(user):
 def test_a_successful_login_costs_a_few_queries(user, django_assert_max_num_queries):
     client = browser("10.0.0.1")
     client.get("/accounts/login/")
-    # 15 = 11 statements and 4 savepoints (the session is saved in atomic
+    # 13 = 9 statements and 4 savepoints (the session is saved in atomic
     # blocks, which become savepoints inside the test's transaction).
-    # Axes: 2 lockout checks (username, address), a look for expired attempts
-    # to clean up, the access log row, 2 looks for failures to reset; Django:
-    # the user, its last_login, the session (an existence check, the insert
-    # of the new key, the update that stores the login).
-    with django_assert_max_num_queries(15):
+    # Axes: 1 lockout check (username and address counted together), a look
+    # for expired attempts to clean up, the access log row, a look for the
+    # username's failures to reset; Django: the user, its last_login, the
+    # session (an existence check, the insert of the new key, the update that
+    # stores the login).
+    with django_assert_max_num_queries(13):
         response = log_in(client, "alice")
     assert response.status_code == 302
 
@@ -254,8 +339,7 @@ def behind_proxy(client_address: str, claimed: str = "") -> Client:
 def test_behind_a_proxy_one_clients_failures_do_not_lock_out_the_others(user, settings):
     settings.SECURE_PROXY_SSL_HEADER = PROXY
     attacker = behind_proxy("203.0.113.9")
-    for n in range(LIMIT):
-        log_in(attacker, f"guess{n}", "wrong")
+    spray(attacker, ADDRESS_LIMIT)
     assert log_in(attacker, "alice").status_code == 429
     # Everyone shares the proxy's REMOTE_ADDR; alice's own address is clean.
     assert log_in(behind_proxy("198.51.100.7"), "alice").status_code == 302
@@ -265,8 +349,9 @@ def test_behind_a_proxy_a_forged_forwarded_for_does_not_escape_the_lockout(
     user, settings
 ):
     settings.SECURE_PROXY_SSL_HEADER = PROXY
-    for n in range(LIMIT):
-        log_in(behind_proxy("203.0.113.9", claimed=f"192.0.2.{n}"), f"g{n}", "x")
+    for n in range(ADDRESS_LIMIT):
+        claimed = f"192.0.2.{n}"
+        log_in(behind_proxy("203.0.113.9", claimed=claimed), f"g{n % 20}", "x")
     # The attacker's real address (the one the proxy appended) is locked.
     response = log_in(behind_proxy("203.0.113.9", claimed="192.0.2.99"), "alice")
     assert response.status_code == 429
@@ -274,10 +359,171 @@ def test_behind_a_proxy_a_forged_forwarded_for_does_not_escape_the_lockout(
 
 def test_without_a_proxy_forwarded_for_is_ignored(user):
     attacker = Client(REMOTE_ADDR="203.0.113.9")
-    for n in range(LIMIT):
+    for n in range(ADDRESS_LIMIT):
         attacker.post(
             "/accounts/login/",
-            {"username": f"guess{n}", "password": "x"},
+            {"username": f"guess{n % 20}", "password": "x"},
             HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
         )
     assert log_in(attacker, "alice").status_code == 429
+
+
+def test_behind_a_proxy_an_address_named_by_a_client_is_not_locked_out(user, settings):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for n in range(ADDRESS_LIMIT):
+        log_in(behind_proxy("203.0.113.9", claimed="198.51.100.7"), f"g{n % 20}", "x")
+    # Only the address the proxy appended was counted.
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "203.0.113.9"
+    }
+    assert log_in(behind_proxy("198.51.100.7"), "alice").status_code == 302
+
+
+NOT_ADDRESSES = [
+    "not-an-ip",
+    "203.0.113.9" + "0" * 49,  # 60 characters
+    "1" * 60,
+    "2001:db8::1::2",
+    "fe80::1%eth0",
+    "",
+    " , ",
+]
+
+
+@pytest.mark.parametrize("forwarded", NOT_ADDRESSES)
+def test_behind_a_proxy_a_forwarded_for_that_is_not_an_address_counts_the_socket(
+    user, settings, forwarded
+):
+    # A client that reached the app around the proxy, sending what it likes:
+    # `not-an-ip` was a 500 on PostgreSQL, and on SQLite a fresh "address"
+    # for every value, so the per-address lock never came.
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    client = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=forwarded)
+
+    response = log_in(client, "alice", "wrong")
+
+    assert response.status_code == 200
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [
+        "203.0.113.9"
+    ]
+    assert log_in(client, "alice").status_code == 302
+
+
+def test_behind_a_proxy_changing_a_bad_forwarded_for_does_not_escape_the_lock(
+    user, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for n in range(ADDRESS_LIMIT):
+        garbage = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=f"x{n}")
+        log_in(garbage, f"g{n % 20}", "wrong")
+    client = Client(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="x-fresh")
+    assert log_in(client, "alice").status_code == 429
+
+
+def test_behind_a_proxy_the_same_client_counts_once_however_its_address_is_written(
+    user, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = PROXY
+    for written in ["2001:db8::1", "2001:DB8:0:0::1", "2001:0db8::0001"]:
+        log_in(behind_proxy(written), "alice", "wrong")
+    for written in ["192.0.2.1", "::ffff:192.0.2.1"]:
+        log_in(behind_proxy(written), "alice", "wrong")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "2001:db8::1",
+        "192.0.2.1",
+    }
+
+
+# --- Current-password checks: password change and account deletion ------------
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def change_password(client: Client, old_password: str):
+    return client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": old_password,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+
+
+def signed_in(user, ip: str = "10.0.0.1") -> Client:
+    client = browser(ip)
+    client.force_login(user)
+    return client
+
+
+def test_fifteen_wrong_current_passwords_lock_the_password_change(user):
+    # Found: 15 wrong old_password values, then the right one, succeeded.
+    client = signed_in(user)
+    statuses = [change_password(client, f"guess-{n}").status_code for n in range(15)]
+
+    response = change_password(client, PASSWORD)
+
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(statuses[LIMIT - 1 :]) == {429}
+    assert response.status_code == 429
+    assert LOCKED_OUT in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert not user.check_password(NEW_PASSWORD)
+    # They were failed logins of alice: the login form is locked too.
+    assert log_in(browser("10.0.0.2"), "alice").status_code == 429
+
+
+def test_twelve_wrong_passwords_lock_the_account_deletion(user, task):
+    # Found: account deletion took 12 wrong passwords, then the right one.
+    client = signed_in(user)
+    statuses = [
+        client.post("/accounts/delete/", {"password": f"guess-{n}"}).status_code
+        for n in range(12)
+    ]
+
+    response = client.post("/accounts/delete/", {"password": PASSWORD})
+
+    assert statuses[: LIMIT - 1] == [200] * (LIMIT - 1)
+    assert set(statuses[LIMIT - 1 :]) == {429}
+    assert response.status_code == 429
+    assert get_user_model().objects.filter(pk=user.pk).exists()
+    assert client.get("/tasks/").status_code == 200
+
+
+def test_failed_logins_lock_the_current_password_checks_too(user, task):
+    client = signed_in(user)  # before the failures: a login clears them
+    fail(browser("10.0.0.66"), "alice", LIMIT)
+
+    assert change_password(client, PASSWORD).status_code == 429
+    assert client.post("/accounts/delete/", {"password": PASSWORD}).status_code == 429
+
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_failed_current_password_checks_and_logins_add_up(user):
+    client = signed_in(user)
+    for n in range(LIMIT // 2):
+        change_password(client, f"guess-{n}")
+        client.post("/accounts/delete/", {"password": f"guess-{n}"})
+    assert log_in(browser("10.0.0.2"), "alice").status_code == 429
+
+
+def test_the_right_current_password_below_the_limit_still_works(user):
+    client = signed_in(user)
+    for n in range(LIMIT - 1):
+        assert change_password(client, f"guess-{n}").status_code == 200
+
+    response = change_password(client, PASSWORD)
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_failed_password_change_stores_no_password(user):
+    change_password(signed_in(user), "not-it")
+    (attempt,) = AccessAttempt.objects.all()
+    assert NEW_PASSWORD not in attempt.post_data
+    assert "not-it" not in attempt.post_data

@@ -131,7 +131,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Django's Argon2 with smaller parameters (accounts/hashers.py).
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
@@ -151,14 +152,28 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tasks:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (django-axes): ten failures in a row for one username, or
-# from one address, lock further attempts for the cool-off period.
+# Login throttling (django-axes, with the rules of accounts.throttling): ten
+# failures of one username (from any addresses), or a hundred from one address
+# (any usernames), lock further attempts for the cool-off period. A success
+# clears its own username's failures only.
+AXES_HANDLER = "accounts.throttling.LoginThrottle"
 AXES_FAILURE_LIMIT = config.number("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = config.number(
+    "LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1
+)
 AXES_COOLOFF_TIME = config.number("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Axes stores a failed attempt's form data; password change posts new ones.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 # Behind a proxy every client shares the proxy's address; count failures per
 # the address the proxy saw instead (accounts.throttling.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
