@@ -162,7 +162,7 @@ def start_proxy(
         [
             sys.executable,
             "-m",
-            "bench.proxy",
+            "tests.support.latency_proxy",
             "--listen",
             f"127.0.0.1:{port}",
             "--control",

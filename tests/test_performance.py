@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.proxy import Proxy
 from tasks.models import Task
 from tests.conftest import make_tasks
+from tests.support.latency_proxy import Proxy
 from todoproject.neon.pipeline import fetch_together
 
 pytestmark = pytest.mark.skipif(

@@ -24,7 +24,7 @@ changes the delay at run time::
     GET  /stats?connections=1    and each connection's counters
     POST /delay?rtt_ms=10        set the simulated round-trip time
 
-Run it with ``python -m bench.proxy --listen 127.0.0.1:6500
+Run it with ``python -m tests.support.latency_proxy --listen 127.0.0.1:6500
 --upstream 127.0.0.1:5432 --control 127.0.0.1:6501 --rtt-ms 10``.
 """
 
