@@ -260,25 +260,6 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime):
         )
 
 
-class Progress:
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, total
-        self.started = time.monotonic()
-        self.shown = -1
-        self.tty = sys.stdout.isatty()
-
-    def show(self, done: int) -> None:
-        percent = 100 * done // max(self.total, 1)
-        step = 1 if self.tty else 20
-        if percent // step == self.shown // step:
-            return
-        self.shown = percent
-        elapsed = time.monotonic() - self.started
-        text = f"  {self.label}: {done:,} / {self.total:,} ({percent}%) {elapsed:.1f} s"
-        end = "\n" if not self.tty or done >= self.total else ""
-        print(("\r" + text) if self.tty else text, end=end, flush=True)
-
-
 TASK_COLUMNS = ["id", "user_id", "title", "description", "completed", "created_at",
                 "updated_at"]  # fmt: skip
 
@@ -366,13 +347,11 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
         ]
         for process in processes:
             process.start()
-        progress = Progress("tasks", sizes.total_tasks)
-        while any(p.is_alive() for p in processes):
-            progress.show(done.value)
-            time.sleep(0.25)
+        for process in processes:
+            process.join()
         if any(p.exitcode for p in processes):
             raise BenchSetupError("loading the tasks failed (see the error above)")
-        progress.show(done.value)
+        print(f"  tasks: {done.value:,}")
 
         started = time.monotonic()
         conn.execute("SET maintenance_work_mem = '256MB'")
@@ -395,34 +374,39 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
         print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
 
 
-def users_with_tasks(admin_url: str, dbname: str, count: int, minimum: int):
-    """``count`` regular bench users that have at least ``minimum`` tasks."""
+def users(admin_url: str, dbname: str, count: int) -> list[tuple[int, str, list]]:
+    """``count`` regular bench users: id, username and task ids, newest first."""
     with admin_connect(admin_url, dbname) as conn:
         return conn.execute(
-            "SELECT u.id, u.username FROM auth_user u "
-            "WHERE u.username LIKE 'bench\\_0%%' AND "
-            "(SELECT count(*) FROM tasks_task t WHERE t.user_id = u.id) >= %s "
-            "ORDER BY u.id LIMIT %s",
-            [minimum, count],
+            "SELECT u.id, u.username, array_agg(t.id ORDER BY t.created_at DESC, "
+            "t.id DESC) FROM auth_user u JOIN tasks_task t ON t.user_id = u.id "
+            "WHERE u.username LIKE 'bench\\_0%%' GROUP BY u.id ORDER BY u.id LIMIT %s",
+            [count],
         ).fetchall()
 
 
-def tasks_of(admin_url: str, dbname: str, user_ids) -> dict[int, list[dict]]:
-    """Each user's tasks as stored now, newest first."""
-    out: dict[int, list[dict]] = {uid: [] for uid in user_ids}
+def max_task_id(admin_url: str, dbname: str) -> int:
+    with admin_connect(admin_url, dbname) as conn:
+        return conn.execute("SELECT max(id) FROM tasks_task").fetchone()[0]
+
+
+def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
+    """``count`` new tasks for ``user_id`` to delete; their ids."""
     with admin_connect(admin_url, dbname) as conn:
         rows = conn.execute(
-            "SELECT id, user_id, title, description, completed FROM tasks_task "
-            "WHERE user_id = ANY(%s) ORDER BY created_at DESC, id DESC",
-            [list(user_ids)],
+            "INSERT INTO tasks_task (user_id, title, description, completed, "
+            "created_at, updated_at) SELECT %s, 'To delete ' || n, '', false, "
+            "now() - interval '1 year', now() FROM generate_series(1, %s) n "
+            "RETURNING id",
+            [user_id, count],
         ).fetchall()
-    for task_id, user_id, title, description, completed in rows:
-        out[user_id].append(
-            {
-                "id": task_id,
-                "title": title,
-                "description": description,
-                "completed": completed,
-            }
+    return [row[0] for row in rows]
+
+
+def remove_new_tasks(admin_url: str, dbname: str, user_ids, above: int) -> None:
+    """Take the tasks created or stocked during a cell away again."""
+    with admin_connect(admin_url, dbname) as conn:
+        conn.execute(
+            "DELETE FROM tasks_task WHERE user_id = ANY(%s) AND id > %s",
+            [list(user_ids), above],
         )
-    return out
