@@ -1,749 +1,552 @@
-"""``python -m bench``: build the data, start the proxy and the app, measure, report.
-
-See bench/README.md for what is measured and how to read the results.
+"""``bench/run``: build the data, start a proxy and an app per configuration,
+then for every delay, page and configuration send one-at-a-time requests
+(round trips, connections, latency) and run Locust's headless runner on it.
+See bench/README.md.
 """
 
 import argparse
-import importlib
+import contextlib
 import json
-import logging
 import os
 import platform
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
-import psycopg
+import requests
 
-from bench import RESULTS_DIR, ROOT_DIR, WORK_DIR, dataset, report, server
+from bench import BENCH_DIR, RESULTS_DIR, ROOT_DIR, WORK_DIR, dataset, report
 from bench.dataset import BenchSetupError, Sizes
-from bench.kinds import KINDS as ALL_KINDS
+from bench.pages import EXPECTED, KINDS, Browser, steps
 
-# As gunicorn.conf.py reads them, with its defaults.
-GUNICORN = {
-    "workers": int(os.environ.get("WEB_CONCURRENCY", "2")),
-    "threads": int(os.environ.get("GUNICORN_THREADS", "4")),
-}
 PASSWORD = "bench-Passw0rd-for-every-user"  # noqa: S105 - the data set's, public
 ROLE_PASSWORD = "todo-bench-role-password"  # noqa: S105 - a local bench role
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))  # as gunicorn.conf.py
+THREADS = int(os.environ.get("GUNICORN_THREADS", "4"))
+CONFIGS = ["chosen", "naive", "persistent"]
+FILL_DELAY_MS = 50
+SETTLE_S = 0.025  # for a closing connection's last bytes to reach the proxy
 
-CONFIGS = {
-    "chosen": {
-        "settings": "bench.settings_chosen",
-        "label": "chosen (pool + liveness poll)",
-        "description": "todoproject.settings unchanged: psycopg pool (min_size 0, "
-        "max_idle 240 s), zero-round-trip liveness check, the project's sessions",
-    },
-    "naive": {
-        "settings": "bench.settings_naive",
-        "label": "naive (new connection per request)",
-        "description": "no pool, CONN_MAX_AGE=0, database-backed sessions",
-    },
-    "persistent": {
-        "settings": "bench.settings_persistent",
-        "label": "persistent + health check",
-        "description": "no pool, CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True, plain "
-        "django.db.backends.postgresql engine, the project's sessions",
-    },
-}
-
-FULL = {
-    "users": 10_000,
-    "tasks_per_user": 100,
-    "big_user_tasks": 10_000,
-    "delays": "0,2,10",
-    "concurrency": 4,
-    "requests": 30,
-    "write_requests": 15,
-    "sequential": 20,
-    "naive_kinds": ",".join(ALL_KINDS),
-    "persistent_kinds": ",".join(ALL_KINDS),
-    "compare_samples": 40,
-}
-QUICK = {
-    "users": 1_000,
-    "tasks_per_user": 20,
-    "big_user_tasks": 2_000,
-    "delays": "0,10",
-    "concurrency": 4,
-    "requests": 6,
-    "write_requests": 3,
-    "sequential": 5,
-    "naive_kinds": "list,toggle,create",
-    "persistent_kinds": "list",
-    "compare_samples": 20,
+# The defaults, full and --quick; the help text is made from these.
+DEFAULTS = {
+    "users": (10_000, 1_000, "regular users"),
+    "tasks_per_user": (100, 20, "tasks of each regular user"),
+    "big_user_tasks": (10_000, 2_000, "tasks of the one big user"),
+    "delays": ("0,2,10", "0,10", "simulated round-trip times, ms"),
+    "concurrency": (4, 4, "Locust users under load"),
+    "seconds": (2.0, 1.0, "seconds of load per page, configuration and delay"),
+    "sequential": (20, 5, "one-at-a-time requests per page, configuration, delay"),
+    "compare_samples": (40, 20, "one-at-a-time requests of each user, big vs regular"),
+    "kinds": (",".join(KINDS), ",".join(KINDS), "pages measured for chosen"),
+    "naive_kinds": (",".join(KINDS), "list,toggle,create", "pages measured for naive"),
+    "persistent_kinds": (",".join(KINDS), "list", "pages measured for persistent"),
 }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="bench/run",
-        description="Benchmark the todo app against PostgreSQL behind a simulated "
-        "network (see bench/README.md).",
+        prog="bench/run", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="small data set, delays 0 and 10 ms, short windows (for CI); "
-        "fails on any 5xx, lost write or bench error",
+        "--quick", action="store_true", help="the small run CI makes (defaults in ())"
     )
-    sizes = parser.add_argument_group("data set")
-    sizes.add_argument("--users", type=int, help="regular users (10000; quick 1000)")
-    sizes.add_argument(
-        "--tasks-per-user", type=int, help="tasks of each regular user (100; quick 20)"
-    )
-    sizes.add_argument(
-        "--big-user-tasks",
-        type=int,
-        help="tasks of the one big user (10000; quick 2000)",
-    )
-    sizes.add_argument(
-        "--reuse-data",
-        action="store_true",
-        help="keep the existing bench database if its sizes match (and reuse "
-        "its logged-in sessions)",
-    )
-    load = parser.add_argument_group("load")
-    load.add_argument("--delays", help="simulated round-trip times in ms (0,2,10)")
-    load.add_argument(
-        "--configs",
-        default="chosen,naive,persistent",
-        help="configurations to run (chosen,naive,persistent)",
-    )
-    load.add_argument(
-        "--concurrency", type=int, help="concurrent logged-in users per cell (4)"
-    )
-    load.add_argument(
-        "--requests", type=int, help="requests per user in a read cell (30; quick 10)"
-    )
-    load.add_argument(
-        "--write-requests",
-        type=int,
-        help="requests per user in a write cell (15; quick 5)",
-    )
-    load.add_argument(
-        "--sequential",
-        type=int,
-        help="requests in each round-trip counting batch (10; quick 5)",
-    )
-    load.add_argument(
-        "--kinds",
-        default=",".join(ALL_KINDS),
-        help="requests measured for the chosen configuration (all: "
-        + ",".join(ALL_KINDS)
-        + ")",
-    )
-    load.add_argument(
-        "--naive-kinds",
-        help="requests measured for the naive configuration (all; quick: "
-        "list,toggle,create)",
-    )
-    load.add_argument(
-        "--persistent-kinds",
-        help="requests measured for persistent + health check (all; quick: list)",
-    )
-    load.add_argument("--compare-samples", type=int, help=argparse.SUPPRESS)
-    load.add_argument(
-        "--durability-users", type=int, default=50, help="users in the write test (50)"
-    )
-    load.add_argument(
-        "--durability-seconds",
-        type=float,
-        default=60,
-        help="length of the write test (60)",
-    )
-    load.add_argument(
-        "--skip-durability", action="store_true", help="leave out the write test"
-    )
-    where = parser.add_argument_group("where")
-    where.add_argument(
+    for key, (full, quick, what) in DEFAULTS.items():
+        parser.add_argument(
+            "--" + key.replace("_", "-"),
+            type=type(full),
+            help=f"{what}: {full}" + ("" if quick == full else f" ({quick})"),
+        )
+    parser.add_argument(
         "--admin-url",
         default=os.environ.get(
             "BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
         ),
-        help="a superuser connection to the server (BENCH_ADMIN_URL)",
+        help="a superuser connection ($BENCH_ADMIN_URL): %(default)s",
     )
-    where.add_argument("--db-name", default="todo_bench")
-    where.add_argument("--role", default="todo_bench", help="the role the app uses")
-    where.add_argument("--app-port", type=int, default=8100, help="first port tried")
-    where.add_argument(
-        "--proxy-port", type=int, default=6500, help="first port tried (and +1)"
+    parser.add_argument(
+        "--db-name",
+        default=os.environ.get("BENCH_DB_NAME", "todo_bench"),
+        help="the bench's database and role, dropped and made afresh "
+        "($BENCH_DB_NAME): %(default)s",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8100, help="first port tried: %(default)s"
     )
     args = parser.parse_args(argv)
-    defaults = QUICK if args.quick else FULL
-    for key, value in defaults.items():
+    for key, (full, quick, _) in DEFAULTS.items():
         if getattr(args, key) is None:
-            setattr(args, key, value)
+            setattr(args, key, quick if args.quick else full)
     args.delays = [float(d) if "." in d else int(d) for d in args.delays.split(",")]
-    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
-    for config in args.configs:
-        if config not in CONFIGS:
-            parser.error(f"unknown configuration {config!r}")
-    for option in ("kinds", "naive_kinds", "persistent_kinds"):
-        kinds = [k.strip() for k in getattr(args, option).split(",") if k.strip()]
-        unknown = set(kinds) - set(ALL_KINDS)
-        if unknown:
-            parser.error(f"unknown request kinds: {', '.join(sorted(unknown))}")
-        setattr(args, option, kinds)
+    for key in ("kinds", "naive_kinds", "persistent_kinds"):
+        kinds = [k for k in getattr(args, key).split(",") if k]
+        if set(kinds) - set(KINDS):
+            parser.error(f"--{key.replace('_', '-')}: pages are {','.join(KINDS)}")
+        setattr(args, key, kinds)
     return args
 
 
-STARTED = time.monotonic()
-
-
 def step(message: str) -> None:
-    print(f"\n== [{time.monotonic() - STARTED:5.1f} s] {message}", flush=True)
+    print(f"\n== {message}", flush=True)
+
+
+def free_port(start: int) -> int:
+    for port in range(start, start + 500):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with contextlib.suppress(OSError):
+                sock.bind(("127.0.0.1", port))
+                return port
+    raise BenchSetupError(f"no free port from {start}")
+
+
+def control(url: str, method: str = "GET") -> dict:
+    request = urllib.request.Request(url, method=method)  # noqa: S310 - local
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.load(response)
+
+
+def load_metrics(entry: dict, seconds: float) -> dict:
+    """Throughput and percentiles from a Locust stats entry (its JSON output).
+
+    Locust keeps response times as a histogram, rounded to 2 significant
+    digits above 100 ms.
+    """
+    times = [int(ms) for ms, n in entry["response_times"].items() for _ in range(n)]
+    cuts = statistics.quantiles(
+        times * (2 if len(times) < 2 else 1), n=100, method="inclusive"
+    )
+    return {
+        "requests": entry["num_requests"],
+        "rps": entry["num_requests"] / seconds,
+        "p50_ms": statistics.median(times),
+        "p95_ms": cuts[94],
+        "p99_ms": cuts[98],
+    }
+
+
+class Target:
+    """One configuration: its proxy, its app (gunicorn), its users."""
+
+    def __init__(self, bench: "Bench", name: str, port: int, upstream: str) -> None:
+        self.name = name
+        self.proxy_port = free_port(port)
+        self.control_url = f"http://127.0.0.1:{free_port(self.proxy_port + 1)}"
+        self.app_port = free_port(int(self.control_url.rsplit(":", 1)[1]) + 1)
+        self.url = f"http://127.0.0.1:{self.app_port}"
+        self.log = WORK_DIR / f"gunicorn-{name}.log"
+        bench.start(
+            f"proxy-{name}",
+            f"-m tests.support.latency_proxy --upstream {upstream} --listen "
+            f"127.0.0.1:{self.proxy_port} --control {self.control_url[7:]}",
+            bench.env(),
+        )
+        wait_for(self.control_url + "/stats")
+        env = bench.env(
+            BENCH_CONFIG=name,
+            PORT=str(self.app_port),
+            DATABASE_URL=bench.database_url("127.0.0.1", self.proxy_port),
+        )
+        bench.start(
+            f"app-{name}",
+            "-m gunicorn todoproject.wsgi -c gunicorn.conf.py",
+            env,
+            self.log,
+        )
+        wait_for(self.url + "/health/db", 60)
+
+    def set_delay(self, rtt_ms) -> None:
+        control(f"{self.control_url}/delay?rtt_ms={rtt_ms}", "POST")
+
+    def stats(self) -> dict:
+        time.sleep(SETTLE_S)
+        return control(self.control_url + "/stats")
+
+    def send(self, session: requests.Session):
+        def send(method, path, name, data=None, headers=None):
+            url = self.url + path
+            options = {"allow_redirects": False, "timeout": 60}
+            return session.request(method, url, data=data, headers=headers, **options)
+
+        return send
+
+    def log_in(self, username: str) -> dict:
+        """Log in through the login form; the session's cookies."""
+        session = requests.Session()
+        page = session.get(self.url + "/accounts/login/", timeout=60)
+        csrf = page.cookies["csrftoken"]
+        response = session.post(
+            self.url + "/accounts/login/",
+            data=dict(username=username, password=PASSWORD, csrfmiddlewaretoken=csrf),
+            headers={"Cookie": f"csrftoken={csrf}"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        if response.status_code != 302 or "sessionid" not in response.cookies:
+            raise RuntimeError(f"{self.name}: login of {username} failed")
+        return {
+            "sessionid": response.cookies["sessionid"],
+            "csrftoken": response.cookies.get("csrftoken", csrf),
+        }
+
+    def app_problems(self) -> list[str]:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        problems = []
+        if text.count("Booting worker") > WORKERS:
+            problems.append(f"{self.name}: gunicorn restarted a worker; see {self.log}")
+        if "WORKER TIMEOUT" in text:
+            problems.append(f"{self.name}: a gunicorn worker timed out; see {self.log}")
+        return problems
+
+
+def wait_for(url: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):  # noqa: S310 - local
+                return
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up: {exc}") from None
+            time.sleep(0.2)
 
 
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.processes = server.Processes()
-        self.sizes = Sizes(args.users, args.tasks_per_user, args.big_user_tasks)
-        self.timings: dict[str, float] = {}
-        # Logged-in sessions by session backend, then by username.
-        self.cookies: dict[str, dict[str, list]] = {}
-        self.outputs: dict[str, dict] = {}
-        self.notes: list[str] = []
-        self.connections: dict[str, dict] = {}
+        self.processes: list[subprocess.Popen] = []
+        self.cells: list[dict] = []
+        self.failures: list[str] = []
         self.started = time.monotonic()
 
-    # -- setup ---------------------------------------------------------------------
+    def env(self, **extra) -> dict:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(ROOT_DIR),
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-secret-key-not-for-production-" + "x" * 32,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL_DIRECT": "",  # a .env file must not redirect the bench
+            # The TLS key share Neon's proxy takes (see bench/openssl.cnf).
+            "OPENSSL_CONF": str(BENCH_DIR / "openssl.cnf"),
+            **extra,
+        }
 
-    def url(self, host: str, port: int) -> str:
-        a = self.args
+    def database_url(self, host: str, port: int) -> str:
+        name = self.args.db_name
         return (
-            f"postgresql://{a.role}:{ROLE_PASSWORD}@{host}:{port}/{a.db_name}"
-            "?sslmode=require"
+            f"postgresql://{name}:{ROLE_PASSWORD}@{host}:{port}/{name}?sslmode=require"
         )
 
-    def setup_django(self) -> None:
-        """The driver's own Django: hashing, tokens, EXPLAIN; straight to the server."""
-        host, port = self.admin_host_port()
-        env = server.app_env("bench.settings_chosen", self.url(host, port))
-        env["ALLOWED_HOSTS"] += ",testserver"
-        os.environ.update(env)
+    def start(self, name: str, args: str, env: dict, log=None) -> None:
+        """Start ``python ARGS`` in its own process group, its output to a log."""
+        with open(log or WORK_DIR / f"{name}.log", "wb") as out:
+            options = {"cwd": ROOT_DIR, "env": env, "stderr": subprocess.STDOUT}
+            process = subprocess.Popen(
+                [sys.executable, *args.split()],
+                stdout=out,
+                **options,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes = []
+
+    # -- setup -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        a = self.args
+        self.sizes = Sizes(a.users, a.tasks_per_user, a.big_user_tasks)
+        step(f"PostgreSQL: database and role {a.db_name}")
+        with dataset.admin_connect(a.admin_url) as admin:
+            dataset.check_tls(admin)
+            dataset.ensure_role(admin, a.db_name, ROLE_PASSWORD)
+            self.upstream = f"{admin.info.host}:{admin.info.port}"
+            host, port = admin.info.host, admin.info.port
+            print("  " + dataset.ensure_scram(admin, a.db_name, host, port))
+        os.environ.update(self.env(DATABASE_URL=self.database_url(host, int(port))))
         import django
 
         django.setup()
-
-    def admin_host_port(self) -> tuple[str, int]:
-        with dataset.admin_connect(self.args.admin_url) as admin:
-            return admin.info.host, admin.info.port
-
-    def prepare_server(self) -> None:
-        a = self.args
-        step("PostgreSQL")
-        with dataset.admin_connect(a.admin_url) as admin:
-            dataset.check_tls(admin)
-            dataset.ensure_role(admin, a.role, ROLE_PASSWORD)
-            host, port = admin.info.host, admin.info.port
-            print(
-                f"  TLS on; role {a.role}: "
-                + dataset.ensure_scram(admin, a.role, host, port)
-            )
-
-    def prepare_data(self) -> None:
-        a = self.args
-        step(
-            f"Data set: {self.sizes.users:,} users x {self.sizes.tasks_per_user} tasks "
-            f"+ 1 user x {self.sizes.big_user_tasks:,} tasks in database {a.db_name}"
-        )
         started = time.monotonic()
-        migrate_env = dict(os.environ)
-        if a.reuse_data and dataset.stored_sizes(a.admin_url, a.db_name) == self.sizes:
-            print("  reusing the existing data set (--reuse-data, same sizes)")
-            dataset.migrate(migrate_env)
-            self.timings["data"] = time.monotonic() - started
-            return
         with dataset.admin_connect(a.admin_url) as admin:
-            dataset.recreate_database(admin, a.db_name, a.role)
-        dataset.migrate(migrate_env)
-        print(f"  created and migrated ({time.monotonic() - started:.1f} s)")
+            dataset.recreate_database(admin, a.db_name, a.db_name)
+        dataset.migrate(dict(os.environ))
         from django.contrib.auth.hashers import make_password
 
         # One hash for every user: hashing a million times is not the point.
         dataset.load(a.admin_url, a.db_name, self.sizes, make_password(PASSWORD))
-        self.timings["data"] = time.monotonic() - started
-        print(f"  data set ready in {self.timings['data']:.1f} s")
-
-    def pick_users(self) -> None:
-        a = self.args
-        needed = max(
-            len(a.configs) * a.concurrency + 1,
-            0 if a.skip_durability else a.durability_users,
+        self.timings = {"data": time.monotonic() - started}
+        with dataset.admin_connect(a.admin_url) as admin:
+            # Write out what loading dirtied now, not during the measurements.
+            admin.execute("CHECKPOINT")
+        self.baseline = dataset.max_task_id(a.admin_url, a.db_name)
+        static = [sys.executable, "manage.py", "collectstatic", "--noinput"]
+        subprocess.run(
+            static, cwd=ROOT_DIR, env=self.env(), check=True, stdout=subprocess.DEVNULL
         )
-        minimum = min(self.sizes.tasks_per_user, 10)
-        rows = dataset.users_with_tasks(a.admin_url, a.db_name, needed, minimum)
-        if len(rows) < needed:
-            raise BenchSetupError(
-                f"the data set has {len(rows)} users with {minimum}+ tasks; "
-                f"{needed} are needed (--users, --concurrency, --durability-users)"
-            )
+
+    def profiles(self, target: Target, rows) -> list[dict]:
         from django.contrib.auth import get_user_model
 
         from accounts.models import AccessToken
 
-        User = get_user_model()
-        self.users = []
-        for user_id, username in rows:
-            _, raw = AccessToken.objects.issue(User(pk=user_id), "bench")
-            self.users.append({"id": user_id, "username": username, "token": raw})
-        big = User.objects.get(username=dataset.BIG_USERNAME)
-        _, raw = AccessToken.objects.issue(big, "bench")
-        self.big = {
-            "id": big.pk,
-            "username": big.username,
-            "token": raw,
-            "task_count": self.sizes.big_user_tasks,
-        }
-        cookie_file = WORK_DIR / f"sessions-{a.db_name}.json"
-        if a.reuse_data and cookie_file.exists():
-            self.cookies = json.loads(cookie_file.read_text())
-
-    def sessions(self, config: str) -> dict[str, list]:
-        """The sessions a configuration's app accepts (its session backend's)."""
-        backend = getattr(
-            importlib.import_module(CONFIGS[config]["settings"]),
-            "SESSION_ENGINE",
-            "django.contrib.sessions.backends.db",
-        )
-        return self.cookies.setdefault(backend, {})
-
-    def profiles(self, users: list[dict], config: str) -> list[dict]:
-        tasks = dataset.tasks_of(
-            self.args.admin_url, self.args.db_name, [u["id"] for u in users]
-        )
-        sessions = self.sessions(config)
-        return [
-            {
-                **u,
-                "cookies": sessions.get(u["username"]),
-                "tasks": tasks[u["id"]],
-                "task_count": len(tasks[u["id"]]),
-            }
-            for u in users
-        ]
-
-    # -- running ----------------------------------------------------------------------
-
-    def run_load(self, name: str, plan: dict) -> dict:
-        WORK_DIR.mkdir(exist_ok=True)
-        plan_path = WORK_DIR / f"plan-{name}.json"
-        out_path = WORK_DIR / f"out-{name}.json"
-        out_path.unlink(missing_ok=True)
-        plan_path.write_text(json.dumps(plan))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.load", str(plan_path), str(out_path)],
-            cwd=ROOT_DIR,
-            env=server.base_env(),
-            start_new_session=True,
-        )
-        self.processes.running[f"load-{name}"] = process
-        process.wait()
-        self.processes.running.pop(f"load-{name}", None)
-        if not out_path.exists():
-            raise RuntimeError(
-                f"the load process for {name} died (exit {process.returncode})"
+        out = []
+        for user_id, username, ids in rows:
+            _, token = AccessToken.objects.issue(get_user_model()(pk=user_id), "bench")
+            out.append(
+                {
+                    "id": user_id,
+                    "username": username,
+                    "ids": ids[:20],
+                    "task_count": len(ids),
+                    "token": token,
+                    "stock": [],
+                    **target.log_in(username),
+                }
             )
-        out = json.loads(out_path.read_text())
-        self.outputs[name] = out
-        if out.get("error"):
-            raise RuntimeError(f"load {name}: {out['error']}")
         return out
 
-    def start_targets(self) -> None:
-        """A proxy and an app per configuration, all up for the whole run."""
-        a = self.args
-        host, port = self.admin_host_port()
-        self.targets = {}
-        proxy_port, app_port = a.proxy_port, a.app_port
-        for config in a.configs:
-            spec = CONFIGS[config]
-            proxy_port = server.free_port(proxy_port)
-            control_port = server.free_port(proxy_port + 1)
-            control_url = f"http://127.0.0.1:{control_port}"
-            server.start_proxy(
-                self.processes, config, proxy_port, control_port, f"{host}:{port}"
-            )
-            app_port = server.free_port(app_port)
-            env = server.app_env(
-                spec["settings"], self.url("127.0.0.1", proxy_port), app_port
-            )
-            server.start_app(self.processes, config, env, app_port)
-            self.targets[config] = {
-                "name": config,
-                "base_url": f"http://127.0.0.1:{app_port}",
-                "control_url": control_url,
-            }
-            print(
-                f"  {spec['label']}: app on 127.0.0.1:{app_port} "
-                f"({spec['settings']}), proxy 127.0.0.1:{proxy_port} -> {host}:{port} "
-                f"(control {control_url})"
-            )
-            proxy_port, app_port = proxy_port + 2, app_port + 1
+    # -- measuring -------------------------------------------------------------
 
-    def run_perf(self) -> None:
-        a = self.args
-        step(
-            "Pages: every configuration side by side, delays "
-            + ", ".join(f"{d} ms" for d in a.delays)
+    def warm_up(self, target: Target, browser: Browser, delay) -> None:
+        """Grow every worker's pool to its threads before anything is measured.
+
+        Enough simultaneous list requests to keep every thread busy, on new
+        connections (which gunicorn shares out afresh) and at a long delay so
+        that they overlap, three times; then a few at the delay measured.
+        """
+        target.set_delay(FILL_DELAY_MS)
+        busy = 2 * WORKERS * THREADS
+        with ThreadPoolExecutor(busy) as pool:
+            for _ in range(3):
+                # requests.get: a new connection for each.
+                get = lambda _: requests.get(  # noqa: E731
+                    target.url + "/tasks/",
+                    headers={"Cookie": browser.cookie},
+                    timeout=60,
+                )
+                list(pool.map(get, range(busy)))
+        target.set_delay(delay)
+        for _ in range(5):
+            browser.step("list")
+
+    def one_at_a_time(self, target: Target, browser: Browser, kind: str) -> dict:
+        out = {}
+        for name in steps(kind):
+            before, latencies = target.stats(), []
+            for _ in range(self.args.sequential):
+                started = time.perf_counter()
+                response = browser.step(name)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != EXPECTED[name]:
+                    self.failures.append(
+                        f"{target.name}: {name} answered {response.status_code}"
+                    )
+            after, n = target.stats(), self.args.sequential
+            trips = after["round_trips"] - before["round_trips"]
+            opened = after["connections_opened"] - before["connections_opened"]
+            out[name] = {
+                "round_trips_per_request": trips / n,
+                "connections_per_request": opened / n,
+                "sequential_p50_ms": statistics.median(latencies),
+            }
+        return out
+
+    def under_load(self, target: Target, profiles: list[dict], kind: str, label: str):
+        users_file = WORK_DIR / f"users-{target.name}.json"
+        users_file.write_text(json.dumps(profiles))
+        out = WORK_DIR / "locust" / label
+        out.parent.mkdir(exist_ok=True)
+        before = target.stats()
+        a, locustfile = self.args, BENCH_DIR / "locustfile.py"
+        command = (
+            f"-m locust -f {locustfile} --headless --only-summary --loglevel WARNING "
+            f"--run-time {a.seconds:g}s --stop-timeout 30 "
+            f"--host {target.url} --users {a.concurrency} --spawn-rate 100 "
+            f"--tags {kind} --json-file {out}"
         )
-        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, *command.split()],
+            cwd=ROOT_DIR,
+            env=self.env(BENCH_USERS=str(users_file)),
+            capture_output=True,
+            text=True,
+        )
+        after = target.stats()
+        Path(f"{out}.log").write_text(result.stdout + result.stderr)
+        if result.returncode > 1:  # 1: some requests failed
+            raise RuntimeError(f"Locust failed: {result.stderr[-3000:]}")
+        with open(f"{out}.json") as f:
+            entries = {entry["name"]: entry for entry in json.load(f)}
+        total = sum(entry["num_requests"] for entry in entries.values())
+        if result.returncode or any(e["num_failures"] for e in entries.values()):
+            self.failures.append(f"{target.name} {kind}: failures, see {out}.log")
+        connections = after["connections_opened"] - before["connections_opened"]
+        return {
+            name: load_metrics(entry, a.seconds)
+            | {"load_connections_per_request": connections / total}
+            for name, entry in entries.items()
+        }
+
+    def measure(self, target: Target, profiles: list[dict], kind: str, delay) -> None:
+        a = self.args
+        browser = Browser(profiles[0], target.send(requests.Session()), "seq")
+        if kind == "delete":
+            stock = a.sequential + int(a.seconds * 300)
+            for profile in profiles:
+                profile["stock"] = dataset.stock(
+                    a.admin_url, a.db_name, profile["id"], stock
+                )
+        sequential = self.one_at_a_time(target, browser, kind)
+        load = self.under_load(
+            target, profiles, kind, f"{target.name}-{delay}ms-{kind}"
+        )
+        if kind in ("create", "delete"):
+            dataset.remove_new_tasks(
+                a.admin_url, a.db_name, [p["id"] for p in profiles], self.baseline
+            )
+        for name in steps(kind):
+            cell = {
+                "config": target.name,
+                "delay_ms": delay,
+                "name": name,
+                **sequential[name],
+                **load.get(name, {}),
+            }
+            self.cells.append(cell)
+            print(
+                f"  {target.name:<10} {delay:>3} ms  {name:<15} "
+                f"p50 {cell.get('p50_ms', 0):5.1f} ms {cell.get('rps', 0):6.1f} req/s  "
+                f"{cell['round_trips_per_request']:5.2f} round trips  "
+                f"{cell['connections_per_request']:4.2f} connections / request"
+            )
+
+    def compare_big_user(self, target: Target, big: dict, small: dict) -> dict:
+        """The list page of the user with many tasks next to a regular user's."""
+        target.set_delay(0)
+        out = {}
+        for page in ("first", "middle"):
+            out[page] = {}
+            for role, profile in (("big", big), ("small", small)):
+                browser = Browser(profile, target.send(requests.Session()))
+                name = "list" if page == "first" else "list_page"
+                latencies = []
+                for i in range(self.args.compare_samples + 5):
+                    started = time.perf_counter()
+                    browser.step(name)
+                    if i >= 5:  # the first few warm up
+                        latencies.append((time.perf_counter() - started) * 1000)
+                out[page][role] = {
+                    "tasks": profile["task_count"],
+                    "page": browser.middle_page if name == "list_page" else 1,
+                    "p50_ms": statistics.median(latencies),
+                }
+        return out
+
+    def run(self) -> int:
+        a = self.args
+        WORK_DIR.mkdir(exist_ok=True)
+        self.prepare()
+        step("The proxies and the apps")
+        configs = [
+            c for c in CONFIGS if getattr(a, "kinds" if c == "chosen" else f"{c}_kinds")
+        ]
+        targets, port = {}, a.port
+        for name in configs:
+            targets[name] = Target(self, name, port, self.upstream)
+            port = targets[name].app_port + 1
+            print(f"  {name}: app {targets[name].url}, its proxy's control ", end="")
+            print(targets[name].control_url)
+        rows = dataset.users(a.admin_url, a.db_name, len(configs) * a.concurrency + 1)
+        profiles = {
+            name: self.profiles(
+                targets[name], rows[i * a.concurrency : (i + 1) * a.concurrency]
+            )
+            for i, name in enumerate(configs)
+        }
         kinds = {
             "chosen": a.kinds,
             "naive": a.naive_kinds,
             "persistent": a.persistent_kinds,
         }
-        targets = []
-        # Each configuration gets users of its own: deletes change their tasks.
-        for index, config in enumerate(a.configs):
-            users = self.users[index * a.concurrency : (index + 1) * a.concurrency]
-            targets.append(
-                {
-                    **self.targets[config],
-                    "users": self.profiles(users, config),
-                    "kinds": kinds[config],
-                }
-            )
-        plan = {
-            "mode": "perf",
-            "password": PASSWORD,
-            "targets": targets,
-            "kind_order": ALL_KINDS,
-            "delays": a.delays,
-            "per_user": {"read": a.requests, "write": a.write_requests},
-            "sequential": a.sequential,
-            # Enough simultaneous requests to keep every gunicorn thread busy.
-            "saturate": 2 * GUNICORN["workers"] * GUNICORN["threads"],
-        }
-        if "chosen" in a.configs:
-            small = self.users[len(a.configs) * a.concurrency]
-            sessions = self.sessions("chosen")
-            plan["compare"] = {
-                "target": "chosen",
-                "delay_ms": 0,
-                "samples": a.compare_samples,
-                "big": {**self.big, "cookies": sessions.get(self.big["username"])},
-                "small": self.profiles([small], "chosen")[0],
-            }
-        out = self.run_load("perf", plan)
-        for config, cookies in out.get("cookies", {}).items():
-            self.sessions(config).update(cookies)
-        if "compare" in out:
-            cookies = out["compare"].pop("cookies")
-            sessions = self.sessions("chosen")
-            sessions[self.big["username"]] = cookies["big"]
-            sessions[plan["compare"]["small"]["username"]] = cookies["small"]
-        for api in out.get("api", {}).values():
-            if not api["available"]:
-                note = (
-                    f"GET /api/tasks answered {api['status']}: the JSON API is not "
-                    "there yet, so it was left out."
-                )
-                if note not in self.notes:
-                    self.notes.append(note)
-        self.timings["pages"] = time.monotonic() - started
 
-    def checkpoint(self) -> None:
-        """Write out what loading the data dirtied before anything is measured.
-
-        Otherwise the checkpointer flushes it during the measurements (a
-        checkpoint spreads its writes over minutes), on the same two cores.
-        """
-        try:
-            with dataset.admin_connect(self.args.admin_url) as admin:
-                admin.execute("CHECKPOINT")
-        except psycopg.Error as error:
-            self.notes.append(f"CHECKPOINT before the measurements failed: {error}")
-
-    def run_durability(self) -> None:
-        a = self.args
-        step(
-            f"Durability: {a.durability_users} users, {a.durability_seconds:g} s of "
-            "mixed reads and writes at 0 ms, chosen configuration"
-        )
+        step("Pages: " + ", ".join(f"{d} ms" for d in a.delays))
         started = time.monotonic()
-        target = self.targets["chosen"]
-        server.set_delay(target["control_url"], 0)
-        plan = {
-            "mode": "durability",
-            "base_url": target["base_url"],
-            "password": PASSWORD,
-            "users": self.profiles(self.users[: a.durability_users], "chosen"),
-            "duration": a.durability_seconds,
-            "api": "api" in a.kinds,
-        }
-        out = self.run_load("durability", plan)
-        self.sessions("chosen").update(out.get("cookies") or {})
-        out["verification"] = verify_durability(a.admin_url, a.db_name, out["journals"])
-        v = out["verification"]
-        print(
-            f"  {v['acknowledged_creates']} acknowledged creates, "
-            f"{v['acknowledged_edits']} edits, {v['acknowledged_toggles']} toggles, "
-            f"{v['acknowledged_deletes']} deletes; lost or wrong: {len(v['problems'])}"
-        )
-        self.timings["durability"] = time.monotonic() - started
+        for delay in a.delays:
+            for name in configs:
+                browser = Browser(
+                    profiles[name][0], targets[name].send(requests.Session())
+                )
+                self.warm_up(targets[name], browser, delay)
+            for kind in KINDS:
+                for name in configs:
+                    if kind in kinds[name]:
+                        self.measure(targets[name], profiles[name], kind, delay)
+        compare = None
+        if "chosen" in targets:
+            from django.contrib.auth import get_user_model
 
-    def run(self) -> int:
-        a = self.args
-        print(
-            f"bench: {'quick' if a.quick else 'full'} run, configurations "
-            f"{', '.join(a.configs)}, delays {', '.join(map(str, a.delays))} ms"
-        )
-        self.prepare_server()
-        self.setup_django()
-        self.prepare_data()
-        self.pick_users()
-
-        step("Static files, the proxies and the apps")
-        server.collectstatic(dict(os.environ))
-        self.start_targets()
-        self.checkpoint()
-        self.run_perf()
-        if "chosen" in a.configs and not a.skip_durability:
-            # After the pages: its minute of writes leaves the server busy
-            # (dirty buffers, WAL) for a while, which the pages would measure.
-            self.run_durability()
-        for config, target in self.targets.items():
-            self.connections[config] = connection_summary(
-                server.proxy_stats(target["control_url"], connections=True)
-            )
-        self.processes.stop_all()
-        problems = [
-            p for c in a.configs for p in server.app_problems(c, GUNICORN["workers"])
-        ]
-
-        step("EXPLAIN of the list page's queries for the big user")
-        explain = explain_list_page(self.big["username"])
-        for entry in explain["queries"]:
-            print(f"  {entry['label']}: index used: {entry['uses_index']}")
-
-        (WORK_DIR / f"sessions-{a.db_name}.json").write_text(json.dumps(self.cookies))
+            big = get_user_model().objects.get(username=dataset.BIG_USERNAME)
+            [big] = self.profiles(targets["chosen"], [(big.pk, big.username, [])])
+            big["task_count"] = self.sizes.big_user_tasks
+            [small] = self.profiles(targets["chosen"], rows[-1:])
+            compare = self.compare_big_user(targets["chosen"], big, small)
+        self.timings["pages"] = time.monotonic() - started
+        self.stop_all()
+        for target in targets.values():
+            self.failures += target.app_problems()
         self.timings["total"] = time.monotonic() - self.started
-        summary = report.summarize(
-            meta=self.meta(),
-            configs={c: CONFIGS[c] for c in a.configs},
-            outputs=self.outputs,
-            explain=explain,
-            connections=self.connections,
-            notes=self.notes,
-            app_problems=problems,
-        )
-        report.write(summary, RESULTS_DIR)
-        report.print_summary(summary)
-        print(
-            f"\nResults: {RESULTS_DIR.relative_to(ROOT_DIR)}/ "
-            "(README.md, results.json, bench.png)"
-        )
-        print(f"Total time: {self.timings['total']:.0f} s")
-        return 1 if summary["failures"] else 0
+        results = {
+            "meta": self.meta(),
+            "cells": self.cells,
+            "compare": compare,
+            "failures": self.failures,
+        }
+        report.write(results, RESULTS_DIR)
+        print(f"\nbench/results/ written ({self.timings['total']:.0f} s)")
+        return 1 if self.failures else 0
 
     def meta(self) -> dict:
         a = self.args
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT_DIR,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        # The app runs from the working tree, which may differ from the commit.
-        changed = subprocess.run(
-            [
-                "git",
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-                "--",
-                ".",
-                ":!bench",
-            ],
-            cwd=ROOT_DIR,
-            capture_output=True,
-            text=True,
-        ).stdout.split("\n")
+        git = ["git", "-C", str(ROOT_DIR)]
         return {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": commit,
-            "uncommitted_changes": len([line for line in changed if line.strip()]),
+            "commit": subprocess.run(
+                [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+            ).stdout.strip(),
             "mode": "quick" if a.quick else "full",
-            "sizes": {
-                "users": self.sizes.users,
-                "tasks_per_user": self.sizes.tasks_per_user,
-                "big_user_tasks": self.sizes.big_user_tasks,
-                "total_tasks": self.sizes.total_tasks,
-            },
+            "sizes": vars(self.sizes) | {"total_tasks": self.sizes.total_tasks},
             "delays_ms": a.delays,
             "concurrency": a.concurrency,
-            "requests_per_user": {"read": a.requests, "write": a.write_requests},
+            "seconds": a.seconds,
             "sequential": a.sequential,
-            "durability": None
-            if a.skip_durability
-            else {"users": a.durability_users, "seconds": a.durability_seconds},
-            "gunicorn": GUNICORN,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
+            "gunicorn": {"workers": WORKERS, "threads": THREADS},
+            "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            + platform.platform(),
             "timings_s": {k: round(v, 1) for k, v in self.timings.items()},
         }
 
 
-def connection_summary(stats: dict) -> dict:
-    """A proxy's per-connection counters, summed up."""
-    trips = sorted(c["round_trips"] for c in stats["open"] + stats["closed"])
-    return {
-        "opened": stats["connections_opened"],
-        "round_trips": sum(trips),
-        "round_trips_per_connection": {
-            "min": trips[0] if trips else None,
-            "median": trips[len(trips) // 2] if trips else None,
-            "max": trips[-1] if trips else None,
-        },
-    }
-
-
-def verify_durability(admin_url: str, dbname: str, journals: list[dict]) -> dict:
-    """Check every acknowledged write against what the database holds now."""
-    problems: list[dict] = []
-    counts = {"create": 0, "edit": 0, "toggle": 0, "delete": 0}
-    checked = 0
-    user_ids = [j["user_id"] for j in journals]
-    with dataset.admin_connect(admin_url, dbname) as conn:
-        rows = conn.execute(
-            "SELECT id, user_id, title, description, completed FROM tasks_task "
-            "WHERE user_id = ANY(%s)",
-            [user_ids],
-        ).fetchall()
-    by_user: dict[int, dict[int, tuple]] = {uid: {} for uid in user_ids}
-    for task_id, user_id, title, description, completed in rows:
-        by_user[user_id][task_id] = (title, description, completed)
-
-    def problem(journal, kind, **details):
-        problems.append({"user": journal["username"], "problem": kind, **details})
-
-    for journal in journals:
-        for key in counts:
-            counts[key] += journal["acks"][key]
-        stored = by_user[journal["user_id"]]
-        titles: dict[str, int] = {}
-        for title, _, _ in stored.values():
-            titles[title] = titles.get(title, 0) + 1
-        for key, expected in journal["tasks"].items():
-            task_id = int(key)
-            row = stored.get(task_id)
-            if expected["deleted"]:
-                checked += 1
-                if row is not None:
-                    problem(journal, "deleted task is back", id=task_id)
-                continue
-            if expected["maybe_deleted"]:
-                continue
-            checked += 1
-            if row is None:
-                problem(
-                    journal,
-                    "acknowledged task missing",
-                    id=task_id,
-                    created_in_test=expected["created"],
-                )
-                continue
-            for index, field in enumerate(("title", "description", "completed")):
-                if expected[field] is not None and row[index] != expected[field]:
-                    problem(
-                        journal,
-                        f"{field} differs from the acknowledged one",
-                        id=task_id,
-                        expected=expected[field],
-                        stored=row[index],
-                    )
-            if expected["created"] and titles.get(row[0], 0) > 1:
-                problem(journal, "created task stored twice", id=task_id)
-        for entry in journal["unlocated"]:
-            checked += 1
-            matches = [r for r in stored.values() if r[0] == entry["title"]]
-            if len(matches) != 1 or matches[0][1] != entry["description"]:
-                problem(
-                    journal,
-                    "acknowledged task (id unknown) missing, wrong or duplicated",
-                    title=entry["title"],
-                    found=len(matches),
-                )
-    return {
-        "acknowledged_creates": counts["create"],
-        "acknowledged_edits": counts["edit"],
-        "acknowledged_toggles": counts["toggle"],
-        "acknowledged_deletes": counts["delete"],
-        "tasks_checked": checked,
-        "unlocated_creates": sum(len(j["unlocated"]) for j in journals),
-        "unacknowledged": sum(len(j["unacknowledged"]) for j in journals),
-        "edit_conflicts": sum(j["conflicts"] for j in journals),
-        "problems": problems,
-    }
-
-
-def explain_list_page(username: str) -> dict:
-    """Render the big user's list page in-process and EXPLAIN its task queries."""
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from tasks.models import Task
-
-    # The app logs every request; the driver's terminal is not the place.
-    logging.disable(logging.INFO)
-    user = get_user_model().objects.get(username=username)
-    client = Client()
-    client.force_login(user)
-    out = {"queries": []}
-    for label, path in (("first page", "/tasks/"), ("middle page", None)):
-        if path is None:
-            pages = -(-Task.objects.for_user(user).count() // 50)
-            path = f"/tasks/?page={pages // 2 + 1}"
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} answered {response.status_code} in-process")
-        out.setdefault("query_counts", {})[label] = len(captured.captured_queries)
-        for query in captured.captured_queries:
-            sql = query["sql"]
-            if "tasks_task" not in sql:
-                continue
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-            # An index scan, an index-only scan or a bitmap heap scan fed by
-            # an index are all fine; a sequential scan of the table is not.
-            scans = [line for line in plan.splitlines() if " on tasks_task" in line]
-            uses_index = bool(scans) and not any("Seq Scan" in line for line in scans)
-            upper = sql.upper()
-            what = [
-                name
-                for name, present in (
-                    ("rows", " LIMIT " in upper),
-                    ("counts", "COUNT(" in upper),
-                )
-                if present
-            ]
-            out["queries"].append(
-                {
-                    "label": f"{label}: " + (" and ".join(what) or "query"),
-                    "path": path,
-                    "sql": sql,
-                    "plan": plan,
-                    "uses_index": uses_index,
-                }
-            )
-    return out
-
-
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    bench = Bench(args)
+    bench = Bench(parse_args(argv))
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
@@ -757,11 +560,10 @@ def main(argv=None) -> int:
     except BenchSetupError as exc:
         print(f"\nbench: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
+    except Exception:
         import traceback
 
         traceback.print_exc()
-        print(f"\nbench: failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        bench.processes.stop_all()
+        bench.stop_all()

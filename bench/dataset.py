@@ -6,22 +6,18 @@ connects as, makes the server ask that role for a SCRAM password, recreates the
 database, and loads users and tasks with ``COPY``.
 """
 
-import itertools
-import json
-import multiprocessing
-import os
 import random
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-# Bump when the generated data changes shape, so --reuse-data rebuilds.
+# Part of every user's random seed: bump it when the data changes shape.
 DATASET_FORMAT = 2
 HBA_MARKER = (
     "# added by the todo app's bench/ (SCRAM for its role; see bench/README.md)"
@@ -139,24 +135,6 @@ def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> 
 # --- the database -------------------------------------------------------------------
 
 
-def stored_sizes(admin_url: str, dbname: str) -> Sizes | None:
-    """The sizes of an existing bench data set, or None if there is none."""
-    with admin_connect(admin_url) as admin:
-        if not admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]
-        ).fetchone():
-            return None
-    with admin_connect(admin_url, dbname) as conn:
-        try:
-            row = conn.execute("SELECT params FROM bench_dataset").fetchone()
-        except psycopg.errors.UndefinedTable:
-            return None
-    if not row or row[0].get("format") != DATASET_FORMAT:
-        return None
-    params = {k: v for k, v in row[0].items() if k != "format"}
-    return Sizes(**params)
-
-
 def recreate_database(admin: psycopg.Connection, dbname: str, role: str) -> None:
     admin.execute(
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -225,8 +203,7 @@ def _description(rng: random.Random) -> str:
 
 
 def _rng(index: int) -> random.Random:
-    # One generator per user: the data set is the same however it is split
-    # between the loading processes.
+    # One generator per user: each user's tasks are the same in every run.
     return random.Random(f"bench-{DATASET_FORMAT}-{index}")
 
 
@@ -260,25 +237,6 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime):
         )
 
 
-class Progress:
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, total
-        self.started = time.monotonic()
-        self.shown = -1
-        self.tty = sys.stdout.isatty()
-
-    def show(self, done: int) -> None:
-        percent = 100 * done // max(self.total, 1)
-        step = 1 if self.tty else 20
-        if percent // step == self.shown // step:
-            return
-        self.shown = percent
-        elapsed = time.monotonic() - self.started
-        text = f"  {self.label}: {done:,} / {self.total:,} ({percent}%) {elapsed:.1f} s"
-        end = "\n" if not self.tty or done >= self.total else ""
-        print(("\r" + text) if self.tty else text, end=end, flush=True)
-
-
 TASK_COLUMNS = ["id", "user_id", "title", "description", "completed", "created_at",
                 "updated_at"]  # fmt: skip
 
@@ -293,32 +251,6 @@ def _column_types(conn, table: str, columns: list[str]) -> list[str]:
         ).fetchall()
     )
     return [types[column] for column in columns]
-
-
-def _load_tasks(admin_url, dbname, sizes, first, last, now, done) -> None:
-    """COPY the tasks of users ``first`` to ``last`` (a loading process)."""
-    with admin_connect(admin_url, dbname) as conn:
-        conn.execute("SET session_replication_role = replica")
-        types = _column_types(conn, "tasks_task", TASK_COLUMNS)
-        columns = sql.SQL(", ").join(map(sql.Identifier, TASK_COLUMNS))
-        copy_sql = sql.SQL("COPY tasks_task ({}) FROM STDIN (FORMAT BINARY)")
-        with (
-            conn.transaction(),
-            conn.cursor() as cur,
-            cur.copy(copy_sql.format(columns)) as copy,
-        ):
-            copy.set_types(types)
-            for index in range(first, last + 1):
-                if index <= sizes.users:
-                    count = sizes.tasks_per_user
-                    first_id = (index - 1) * count + 1
-                else:
-                    count = sizes.big_user_tasks
-                    first_id = sizes.users * sizes.tasks_per_user + 1
-                for row in _user_tasks(index, count, first_id, now):
-                    copy.write_row(row)
-                with done.get_lock():
-                    done.value += count
 
 
 def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
@@ -350,29 +282,18 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
                     )  # fmt: skip
             print(f"  users: {sizes.users + 1:,}")
 
-        # Generating rows is Python work: one loading process per core.
-        context = multiprocessing.get_context("spawn")
-        done = context.Value("q", 0)
-        workers = max(1, min(os.cpu_count() or 1, 4))
-        bounds = [1 + (sizes.users + 1) * i // workers for i in range(workers + 1)]
-        processes = [
-            context.Process(
-                target=_load_tasks,
-                args=(admin_url, dbname, sizes, lo, hi - 1, now, done),
-                daemon=True,
-            )
-            for lo, hi in itertools.pairwise(bounds)
-            if hi > lo
-        ]
-        for process in processes:
-            process.start()
-        progress = Progress("tasks", sizes.total_tasks)
-        while any(p.is_alive() for p in processes):
-            progress.show(done.value)
-            time.sleep(0.25)
-        if any(p.exitcode for p in processes):
-            raise BenchSetupError("loading the tasks failed (see the error above)")
-        progress.show(done.value)
+        types = _column_types(conn, "tasks_task", TASK_COLUMNS)
+        columns = sql.SQL(", ").join(map(sql.Identifier, TASK_COLUMNS))
+        copy_sql = sql.SQL("COPY tasks_task ({}) FROM STDIN (FORMAT BINARY)")
+        with conn.cursor() as cur, cur.copy(copy_sql.format(columns)) as copy:
+            copy.set_types(types)
+            for index in range(1, sizes.users + 2):
+                regular = index <= sizes.users
+                count = sizes.tasks_per_user if regular else sizes.big_user_tasks
+                first_id = (index - 1) * sizes.tasks_per_user + 1
+                for row in _user_tasks(index, count, first_id, now):
+                    copy.write_row(row)
+        print(f"  tasks: {sizes.total_tasks:,}")
 
         started = time.monotonic()
         conn.execute("SET maintenance_work_mem = '256MB'")
@@ -387,42 +308,42 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
             )
         conn.execute("VACUUM (ANALYZE) auth_user")
         conn.execute("VACUUM (ANALYZE) tasks_task")
-        conn.execute("CREATE TABLE bench_dataset (params jsonb NOT NULL)")
-        conn.execute(
-            "INSERT INTO bench_dataset VALUES (%s)",
-            [json.dumps({**asdict(sizes), "format": DATASET_FORMAT})],
-        )
         print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
 
 
-def users_with_tasks(admin_url: str, dbname: str, count: int, minimum: int):
-    """``count`` regular bench users that have at least ``minimum`` tasks."""
+def users(admin_url: str, dbname: str, count: int) -> list[tuple[int, str, list]]:
+    """``count`` regular bench users: id, username and task ids, newest first."""
     with admin_connect(admin_url, dbname) as conn:
         return conn.execute(
-            "SELECT u.id, u.username FROM auth_user u "
-            "WHERE u.username LIKE 'bench\\_0%%' AND "
-            "(SELECT count(*) FROM tasks_task t WHERE t.user_id = u.id) >= %s "
-            "ORDER BY u.id LIMIT %s",
-            [minimum, count],
+            "SELECT u.id, u.username, array_agg(t.id ORDER BY t.created_at DESC, "
+            "t.id DESC) FROM auth_user u JOIN tasks_task t ON t.user_id = u.id "
+            "WHERE u.username LIKE 'bench\\_0%%' GROUP BY u.id ORDER BY u.id LIMIT %s",
+            [count],
         ).fetchall()
 
 
-def tasks_of(admin_url: str, dbname: str, user_ids) -> dict[int, list[dict]]:
-    """Each user's tasks as stored now, newest first."""
-    out: dict[int, list[dict]] = {uid: [] for uid in user_ids}
+def max_task_id(admin_url: str, dbname: str) -> int:
+    with admin_connect(admin_url, dbname) as conn:
+        return conn.execute("SELECT max(id) FROM tasks_task").fetchone()[0]
+
+
+def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
+    """``count`` new tasks for ``user_id`` to delete; their ids."""
     with admin_connect(admin_url, dbname) as conn:
         rows = conn.execute(
-            "SELECT id, user_id, title, description, completed FROM tasks_task "
-            "WHERE user_id = ANY(%s) ORDER BY created_at DESC, id DESC",
-            [list(user_ids)],
+            "INSERT INTO tasks_task (user_id, title, description, completed, "
+            "created_at, updated_at) SELECT %s, 'To delete ' || n, '', false, "
+            "now() - interval '1 year', now() FROM generate_series(1, %s) n "
+            "RETURNING id",
+            [user_id, count],
         ).fetchall()
-    for task_id, user_id, title, description, completed in rows:
-        out[user_id].append(
-            {
-                "id": task_id,
-                "title": title,
-                "description": description,
-                "completed": completed,
-            }
+    return [row[0] for row in rows]
+
+
+def remove_new_tasks(admin_url: str, dbname: str, user_ids, above: int) -> None:
+    """Take the tasks created or stocked during a cell away again."""
+    with admin_connect(admin_url, dbname) as conn:
+        conn.execute(
+            "DELETE FROM tasks_task WHERE user_id = ANY(%s) AND id > %s",
+            [list(user_ids), above],
         )
-    return out

@@ -1,30 +1,33 @@
-"""A TCP proxy that puts a network between the app and PostgreSQL.
+"""A TCP proxy that puts a network between the app and PostgreSQL, and counts.
 
 Neon is a network hop away from the app; locally the database answers in
 microseconds, which hides the cost of every round trip and every new
 connection. This proxy forwards bytes unchanged (TLS passes straight through)
-and delays each chunk by half the configured round-trip time in its direction,
-so a request pays ``rtt`` for every exchange it waits on, as it would on Neon.
-A new connection also pays one ``rtt`` before its first byte reaches the
-server: the TCP handshake the loopback connect skipped.
+and delivers each chunk half the configured round-trip time (``rtt``) after it
+came, in its direction, so a request pays ``rtt`` for every exchange it waits
+on, as it would on Neon. A new connection also pays one ``rtt`` before its
+first byte reaches the server: the TCP handshake the loopback connect skipped.
 
-It counts, per connection and in total:
-
-* connections opened;
-* round trips: a burst of client-to-server bytes that follows server-to-client
-  bytes, or the start of the connection. Several messages the client sends
-  before any answer (a pipeline) are one round trip; a query and its answer
-  are one. The TLS handshake and the SCRAM exchange are counted the same way
-  as queries, since each of their legs makes the client wait.
+It counts connections opened, and round trips: the times a client waited for
+the server. A round trip begins with the client's first bytes; the next one
+begins with client bytes that arrive after the client was handed an *answer*,
+that is server bytes the server sent after this round trip's first bytes had
+reached it. Bytes the client sends before any answer could reach it (a
+pipeline, TLS's Finished with the startup message) belong to the round trip
+they follow, however many TLS records or writes they take. With an ``rtt`` of
+``D`` no answer reaches the client sooner than ``D`` after its first bytes, so
+a pipeline is one round trip as long as its writes take less than ``D``; the
+tests use a large ``D`` for that reason. With ``rtt`` 0 an answer can come
+back between two writes of one pipeline, and the count can be one too high.
+Queries that depend on each other's answers are counted apart at any ``rtt``.
 
 The counters are served as JSON by a small HTTP control endpoint, which also
 changes the delay at run time::
 
     GET  /stats                  the totals
-    GET  /stats?connections=1    and each connection's counters
     POST /delay?rtt_ms=10        set the simulated round-trip time
 
-Run it with ``python -m bench.proxy --listen 127.0.0.1:6500
+Run it with ``python -m tests.support.latency_proxy --listen 127.0.0.1:6500
 --upstream 127.0.0.1:5432 --control 127.0.0.1:6501 --rtt-ms 10``.
 """
 
@@ -35,46 +38,30 @@ import json
 import selectors
 import signal
 import statistics
-import time
 from urllib.parse import parse_qs, urlsplit
 
 CHUNK = 256 * 1024
-# Closed connections whose counters are kept for /stats?connections=1.
-KEEP_CLOSED = 50_000
 
 
 class Connection:
-    __slots__ = ("closed_at", "id", "last_direction", "opened_at", "round_trips")
+    """One client connection's round-trip state."""
 
-    def __init__(self, conn_id: int) -> None:
-        self.id = conn_id
-        self.opened_at = time.time()
-        self.closed_at = None
-        self.round_trips = 0
-        # None at the start, so the client's first burst counts as one.
-        self.last_direction = None
+    __slots__ = ("answered", "reached", "turn")
 
-    def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "opened_at": self.opened_at,
-            "closed_at": self.closed_at,
-            "round_trips": self.round_trips,
-        }
+    def __init__(self) -> None:
+        self.turn = 0  # the current round trip's number; 0 before the first
+        self.reached = False  # its first bytes have been written to the server
+        self.answered = False  # server bytes sent after that reached the client
 
 
 class Proxy:
-    def __init__(self, upstream: tuple[str, int], rtt_ms: float) -> None:
+    def __init__(self, upstream: tuple[str, int], rtt_ms: float = 0) -> None:
         self.upstream = upstream
         self.rtt = rtt_ms / 1000
         self.connections_opened = 0
-        self.connections_closed = 0
+        self.connections_open = 0
         self.connect_failures = 0
         self.round_trips = 0
-        self.bytes_to_server = 0
-        self.bytes_to_client = 0
-        self.open: dict[int, Connection] = {}
-        self.closed: list[Connection] = []
         # How late asyncio wakes up from a sleep (see calibrate()).
         self.oversleep = 0.0
 
@@ -88,41 +75,44 @@ class Proxy:
             late.append(loop.time() - started - 0.002)
         self.oversleep = statistics.median(late)
 
-    # -- counting -----------------------------------------------------------------
-
-    def _saw(self, conn: Connection, direction: str, size: int) -> None:
-        if direction == "up":
-            self.bytes_to_server += size
-            if conn.last_direction != "up":
-                conn.round_trips += 1
-                self.round_trips += 1
-        else:
-            self.bytes_to_client += size
-        conn.last_direction = direction
-
-    def stats(self, with_connections: bool = False) -> dict:
-        data = {
+    def stats(self) -> dict:
+        return {
             "rtt_ms": self.rtt * 1000,
             "oversleep_ms": round(self.oversleep * 1000, 3),
             "connections_opened": self.connections_opened,
-            "connections_closed": self.connections_closed,
-            "connections_open": len(self.open),
+            "connections_open": self.connections_open,
             "connect_failures": self.connect_failures,
             "round_trips": self.round_trips,
-            "bytes_to_server": self.bytes_to_server,
-            "bytes_to_client": self.bytes_to_client,
         }
-        if with_connections:
-            data["open"] = [c.as_dict() for c in self.open.values()]
-            data["closed"] = [c.as_dict() for c in self.closed]
-        return data
+
+    # -- counting: called as chunks arrive (seen) and leave (delivered) ----------
+
+    def _seen(self, conn: Connection, up: bool) -> int | None:
+        """A chunk came; returns its tag for ``_delivered``."""
+        if up:
+            if conn.turn == 0 or conn.answered:
+                conn.turn += 1
+                conn.reached = conn.answered = False
+                self.round_trips += 1
+            return conn.turn
+        # From the server: an answer to the current round trip only if that
+        # round trip's bytes had reached the server.
+        return conn.turn if conn.reached else None
+
+    def _delivered(self, conn: Connection, up: bool, tag: int | None) -> None:
+        if tag != conn.turn:
+            return
+        if up:
+            conn.reached = True
+        else:
+            conn.answered = True
 
     # -- forwarding -----------------------------------------------------------------
 
     async def handle(self, client_reader, client_writer) -> None:
         self.connections_opened += 1
-        conn = Connection(self.connections_opened)
-        self.open[conn.id] = conn
+        self.connections_open += 1
+        conn = Connection()
         try:
             # The TCP handshake to a remote server: one round trip before the
             # client's first bytes can even leave.
@@ -137,27 +127,23 @@ class Proxy:
                 return
             try:
                 await asyncio.gather(
-                    self._pump(conn, "up", client_reader, server_writer),
-                    self._pump(conn, "down", server_reader, client_writer),
+                    self._pump(conn, True, client_reader, server_writer),
+                    self._pump(conn, False, server_reader, client_writer),
                 )
             finally:
                 server_writer.close()
         finally:
             client_writer.close()
-            conn.closed_at = time.time()
-            del self.open[conn.id]
-            self.connections_closed += 1
-            self.closed.append(conn)
-            del self.closed[:-KEEP_CLOSED]
+            self.connections_open -= 1
 
-    async def _pump(self, conn, direction, reader, writer) -> None:
+    async def _pump(self, conn, up, reader, writer) -> None:
         """Copy one direction, each chunk delivered ``rtt / 2`` after it came."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
 
         async def deliver() -> None:
             while True:
-                due, data = await queue.get()
+                due, data, tag = await queue.get()
                 wait = due - loop.time() - self.oversleep
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -165,6 +151,7 @@ class Proxy:
                     break
                 writer.write(data)
                 await writer.drain()
+                self._delivered(conn, up, tag)
             # Half-close, as the sender did; the other direction may still
             # be carrying the last answer (PostgreSQL's, or a TLS alert).
             if writer.can_write_eof():
@@ -176,14 +163,14 @@ class Proxy:
                 data = await reader.read(CHUNK)
                 if not data:
                     break
-                self._saw(conn, direction, len(data))
-                queue.put_nowait((loop.time() + self.rtt / 2, data))
+                tag = self._seen(conn, up)
+                queue.put_nowait((loop.time() + self.rtt / 2, data, tag))
                 if delivery.done():
                     break
         except (ConnectionError, OSError):
             pass
         finally:
-            queue.put_nowait((loop.time() + self.rtt / 2, None))
+            queue.put_nowait((loop.time() + self.rtt / 2, None, None))
             with contextlib.suppress(ConnectionError, OSError):
                 await delivery
 
@@ -196,14 +183,11 @@ class Proxy:
                 pass
             method, target, _ = request_line.decode().split(" ", 2)
             url = urlsplit(target)
-            query = parse_qs(url.query)
-            status, body = 200, None
-            if url.path == "/stats":
-                body = self.stats(with_connections=bool(query.get("connections")))
-            elif url.path == "/delay" and method == "POST":
-                self.rtt = float(query["rtt_ms"][0]) / 1000
+            status, body = 200, self.stats()
+            if url.path == "/delay" and method == "POST":
+                self.rtt = float(parse_qs(url.query)["rtt_ms"][0]) / 1000
                 body = self.stats()
-            else:
+            elif url.path != "/stats":
                 status, body = 404, {"detail": "not found"}
             payload = json.dumps(body).encode()
             writer.write(
@@ -244,6 +228,14 @@ async def serve(listen, upstream, control, rtt_ms) -> None:
         await stop.wait()
 
 
+def event_loop() -> asyncio.AbstractEventLoop:
+    # select() takes its timeout in microseconds; epoll (asyncio's default on
+    # Linux) rounds it up to the next millisecond, which would make every
+    # delayed chunk about half a millisecond late: a round trip at "10 ms"
+    # would take 11. The proxy has a few dozen sockets at most.
+    return asyncio.SelectorEventLoop(selectors.SelectSelector())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", type=_address, default=("127.0.0.1", 6500))
@@ -251,11 +243,7 @@ def main() -> None:
     parser.add_argument("--control", type=_address, default=("127.0.0.1", 6501))
     parser.add_argument("--rtt-ms", type=float, default=0.0)
     args = parser.parse_args()
-    # select() takes its timeout in microseconds; epoll (asyncio's default on
-    # Linux) rounds it up to the next millisecond, which would make every
-    # delayed chunk about half a millisecond late: a round trip at "10 ms"
-    # would take 11. The proxy has a few dozen sockets at most.
-    loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
+    loop = event_loop()
     try:
         loop.run_until_complete(
             serve(args.listen, args.upstream, args.control, args.rtt_ms)

@@ -1,0 +1,1 @@
+"""Code the tests and the bench share; not tests themselves."""
