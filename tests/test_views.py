@@ -579,3 +579,95 @@ def test_row_urls_written_by_the_jinja2_template_are_the_named_urls(alice_client
         reverse("tasks:update", args=[task.pk]),
         reverse("tasks:delete", args=[task.pk]),
     }
+
+
+# --- After a session ends: logging in from an action's URL -------------------------
+
+ACTIONS = [
+    "/tasks/{pk}/toggle/",
+    "/tasks/toggle-all/",
+    "/tasks/clear-completed/",
+    "/accounts/logout/",
+    "/accounts/email/",
+]
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_login_with_a_post_only_next_lands_on_the_task_list(client, task, path):
+    next_url = path.format(pk=task.pk)
+    page = client.get("/accounts/login/", {"next": next_url})
+    # The form does not carry the action along either.
+    assert f'name="next" value="{next_url}"' not in page.content.decode()
+
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+    assert client.get(response["Location"]).status_code == 200
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["/tasks/new/", "/tasks/{pk}/", "/tasks/{pk}/edit/", "/accounts/tokens/"],
+)
+def test_login_with_a_page_as_next_still_goes_there(client, task, next_url):
+    next_url = next_url.format(pk=task.pk)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+    assert response["Location"] == next_url
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/tasks/", "//evil.example/", "/no/such/page/"]
+)
+def test_login_next_keeps_djangos_open_redirect_protection(client, user, next_url):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+    # A missing page may stay the target (its 404 says so); another site never.
+    assert response["Location"] in ("/tasks/", "/no/such/page/")
+    assert "evil" not in response["Location"]
+
+
+@pytest.mark.parametrize("action", ["toggle", "delete"])
+def test_a_row_action_sent_after_the_session_ended_comes_back_to_its_list_page(
+    client, user, task, action
+):
+    # Logged out in another tab; this tab still shows ?status=active&page=2.
+    back = "/tasks/?status=active&page=2"
+    response = client.post(f"/tasks/{task.pk}/{action}/", {"next": back})
+
+    assert response.status_code == 302
+    login_url = response["Location"]
+    assert login_url.startswith("/accounts/login/?next=")
+    assert f"/{action}/" not in login_url
+    page = client.get(login_url)
+    assert f'name="next" value="{html.escape(back)}"' in page.content.decode()
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD, "next": back}
+    )
+    assert response["Location"] == back
+    task.refresh_from_db()
+    assert task.completed is False  # the lost click did nothing
+    assert Task.objects.for_user(user).filter(pk=task.pk).exists()
+
+
+def test_an_action_sent_after_the_session_ended_with_an_offsite_next_lands_on_the_list(
+    client, user, task
+):
+    response = client.post(
+        f"/tasks/{task.pk}/toggle/", {"next": "https://evil.example/"}
+    )
+    assert "evil" not in response["Location"]
+    response = client.post(
+        response["Location"], {"username": "alice", "password": PASSWORD}
+    )
+    assert response["Location"] == "/tasks/"
