@@ -17,7 +17,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -216,9 +216,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
-    deleted, _ = AccessToken.objects.for_user(request.user).filter(pk=pk).delete()
+    # GET asks to confirm (a script may depend on the token); POST revokes.
+    mine = AccessToken.objects.for_user(request.user).filter(pk=pk)
+    if request.method == "GET":
+        token = get_object_or_404(mine)
+        return render(request, "accounts/token_confirm_revoke.html", {"token": token})
+    deleted, _ = mine.delete()
     if not deleted:
         raise Http404
     messages.success(request, "Token revoked.")
