@@ -29,10 +29,13 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import SESSION_KEY, backends
 from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.backends import db
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import url_has_allowed_host_and_scheme
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 
@@ -149,6 +152,23 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         if not getattr(view_func, "login_required", True):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+    def handle_no_permission(self, request, view_func):
+        # A form sent after the session ended (logged out in another tab)
+        # cannot be sent again by a redirect: the place to come back to after
+        # logging in is the page it was sent from, which the app's forms
+        # carry as "next", not the address it was sent to.
+        if request.method not in ("GET", "HEAD"):
+            back = request.POST.get("next", "")
+            if back.startswith("/") and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}
+            ):
+                return redirect_to_login(
+                    back,
+                    resolve_url(self.get_login_url(view_func)),
+                    self.get_redirect_field_name(view_func),
+                )
+        return super().handle_no_permission(request, view_func)
 
 
 # --- The API: a personal access token, or the browser's session ----------------

@@ -2,10 +2,12 @@
 export and account deletion."""
 
 import csv
+import inspect
 import json
 import logging
 import smtplib
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -15,9 +17,9 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from ninja.responses import NinjaJSONEncoder
 
@@ -214,19 +216,55 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
-    deleted, _ = AccessToken.objects.for_user(request.user).filter(pk=pk).delete()
+    # GET asks to confirm (a script may depend on the token); POST revokes.
+    mine = AccessToken.objects.for_user(request.user).filter(pk=pk)
+    if request.method == "GET":
+        token = get_object_or_404(mine)
+        return render(request, "accounts/token_confirm_revoke.html", {"token": token})
+    deleted, _ = mine.delete()
     if not deleted:
         raise Http404
     messages.success(request, "Token revoked.")
     return redirect("tokens")
 
 
+def _answers_get(path: str) -> bool:
+    """Whether the view at ``path`` serves GET.
+
+    A POST-only URL (a toggle, clear completed, log out) is an action, not a
+    page: sent there after logging in, the browser's GET would meet a 405.
+    """
+    try:
+        view = resolve(urlsplit(path).path).func
+    except Resolver404:
+        return True  # its 404 page says so plainly
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        return "get" in view_class.http_method_names and hasattr(view_class, "get")
+    # require_http_methods() (require_POST, require_GET) keeps the methods it
+    # allows in its wrapper's closure; the decorators above it chain down to
+    # that wrapper through __wrapped__. Pinned by the login tests.
+    while inspect.isfunction(view):
+        methods = inspect.getclosurevars(view).nonlocals.get("request_method_list")
+        if methods is not None:
+            return "GET" in methods
+        view = getattr(view, "__wrapped__", None)
+    return True
+
+
 class LoginView(SuccessMessageMixin, auth_views.LoginView):
     # Django's form, plus a check of the username's length (see LoginForm).
     authentication_form = LoginForm
     success_message = "Welcome back, %(username)s."
+
+    def get_redirect_url(self) -> str:
+        # Django's check (same site only), and then a page, not an action:
+        # after a session ends, a form sent from another tab leads here with
+        # next=/tasks/<id>/toggle/, and the task list is the place to land.
+        url = super().get_redirect_url()
+        return url if url and _answers_get(url) else ""
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

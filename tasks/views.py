@@ -147,6 +147,12 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
             {"form": form, "task": task, "next": _next(request)},
         )
 
+    if "discard" in request.POST:
+        # From the conflict page: keep the saved version, drop what was typed.
+        task = get_object_or_404(_tasks(request), pk=pk)
+        messages.info(request, f"Discarded your changes to “{task.title}”.")
+        return redirect(_next_url(request))
+
     form = TaskEditForm(request.POST)
     if form.is_valid():
         values = dict(form.cleaned_data)
@@ -163,9 +169,9 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
         form = TaskEditForm(data)
         form.add_error(
             None,
-            "This task was changed somewhere else after you opened it. Nothing "
-            "was overwritten: compare with the saved version below, then save "
-            "again to keep your changes.",
+            "This task was changed somewhere else after you opened it, and "
+            "nothing was overwritten. The saved version is shown above: save "
+            "again to replace it with your changes, or discard them.",
         )
     return render(
         request,

@@ -339,10 +339,42 @@ def test_revoking_a_missing_token_is_404(alice_client):
     assert alice_client.post("/accounts/tokens/999999/revoke/").status_code == 404
 
 
-def test_revoke_is_post_only(alice_client, user):
+def test_revoke_asks_to_confirm_on_get_and_changes_nothing(alice_client, user):
+    token, raw = AccessToken.objects.issue(user, "kept")
+
+    response = alice_client.get(f"/accounts/tokens/{token.pk}/revoke/")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Revoke “kept”" in body
+    # The form posts back to this URL, the revoke.
+    assert re.search(r'<form method="post">.*>Revoke</button>', body, re.S)
+    assert AccessToken.objects.authenticate(raw) == user
+
+
+def test_the_token_list_links_each_revoke_to_its_confirm_page(alice_client, user):
+    token, _ = AccessToken.objects.issue(user, "ci job")
+    body = alice_client.get("/accounts/tokens/").content.decode()
+    assert f'href="/accounts/tokens/{token.pk}/revoke/"' in body
+
+
+def test_the_revoke_confirm_page_of_another_users_token_is_404(
+    alice_client, other_user
+):
+    token, raw = AccessToken.objects.issue(other_user, "bob's")
+    response = alice_client.get(f"/accounts/tokens/{token.pk}/revoke/")
+    assert response.status_code == 404
+    assert "bob" not in response.content.decode()
+    assert AccessToken.objects.authenticate(raw) == other_user
+
+
+def test_the_revoke_confirm_page_budget(
+    alice_client, user, django_assert_max_num_queries
+):
     token, _ = AccessToken.objects.issue(user, "kept")
-    assert alice_client.get(f"/accounts/tokens/{token.pk}/revoke/").status_code == 405
-    assert AccessToken.objects.filter(pk=token.pk).exists()
+    # The session with its user, then the token.
+    with django_assert_max_num_queries(2):
+        alice_client.get(f"/accounts/tokens/{token.pk}/revoke/")
 
 
 def test_token_page_budget(alice_client, user, django_assert_max_num_queries):
@@ -625,3 +657,35 @@ def test_a_failed_password_change_signs_out_nothing_and_revokes_nothing(
 
     assert other_browser.get("/tasks/").status_code == 200
     assert AccessToken.objects.for_user(user).count() == 1
+
+
+# --- Tokens: how the page shows them ---------------------------------------------
+
+
+def test_a_new_token_is_shown_as_a_success_with_a_copy_button(alice_client):
+    response = alice_client.post("/accounts/tokens/", {"name": "laptop"})
+    body = response.content.decode()
+    box = body[body.index('class="success-box"') :]
+    box = box[: box.index("</div>")]
+    assert 'id="new-token"' in box
+    assert "form-errors" not in body  # the error style is for errors
+    # The button is revealed by the script (hidden without JavaScript), which
+    # is a static file: the CSP allows no inline script or handler.
+    assert re.search(r'<p class="copy" hidden>\s*<button type="button"', box)
+    assert 'data-copy="new-token"' in box
+    assert re.search(r'<script src="[^"]*/js/copy\.js" defer></script>', body)
+    assert " onclick=" not in body
+
+
+def test_token_times_carry_the_zone_abbreviation(alice_client, user, settings):
+    _, raw = AccessToken.objects.issue(user, "ci job")
+    Client(headers={"Authorization": f"Bearer {raw}"}).get("/api/tasks")
+    body = alice_client.get("/accounts/tokens/").content.decode()
+    shown = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", body)
+    assert len(shown) == 2  # created, last used
+    assert all(text.endswith(" UTC") for text in shown), shown
+
+    settings.TIME_ZONE = "America/New_York"
+    body = alice_client.get("/accounts/tokens/").content.decode()
+    shown = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", body)
+    assert all(text.endswith((" EST", " EDT")) for text in shown), shown

@@ -582,3 +582,249 @@ def test_row_urls_written_by_the_jinja2_template_are_the_named_urls(alice_client
         reverse("tasks:update", args=[task.pk]),
         reverse("tasks:delete", args=[task.pk]),
     }
+
+
+# --- After a session ends: logging in from an action's URL -------------------------
+
+ACTIONS = [
+    "/tasks/{pk}/toggle/",
+    "/tasks/toggle-all/",
+    "/tasks/clear-completed/",
+    "/accounts/logout/",
+    "/accounts/email/",
+]
+
+
+@pytest.mark.parametrize("path", ACTIONS)
+def test_login_with_a_post_only_next_lands_on_the_task_list(client, task, path):
+    next_url = path.format(pk=task.pk)
+    page = client.get("/accounts/login/", {"next": next_url})
+    # The form does not carry the action along either.
+    assert f'name="next" value="{next_url}"' not in page.content.decode()
+
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+    assert client.get(response["Location"]).status_code == 200
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["/tasks/new/", "/tasks/{pk}/", "/tasks/{pk}/edit/", "/accounts/tokens/"],
+)
+def test_login_with_a_page_as_next_still_goes_there(client, task, next_url):
+    next_url = next_url.format(pk=task.pk)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+    assert response["Location"] == next_url
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/tasks/", "//evil.example/", "/no/such/page/"]
+)
+def test_login_next_keeps_djangos_open_redirect_protection(client, user, next_url):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": PASSWORD, "next": next_url},
+    )
+    # A missing page may stay the target (its 404 says so); another site never.
+    assert response["Location"] in ("/tasks/", "/no/such/page/")
+    assert "evil" not in response["Location"]
+
+
+@pytest.mark.parametrize("action", ["toggle", "delete"])
+def test_a_row_action_sent_after_the_session_ended_comes_back_to_its_list_page(
+    client, user, task, action
+):
+    # Logged out in another tab; this tab still shows ?status=active&page=2.
+    back = "/tasks/?status=active&page=2"
+    response = client.post(f"/tasks/{task.pk}/{action}/", {"next": back})
+
+    assert response.status_code == 302
+    login_url = response["Location"]
+    assert login_url.startswith("/accounts/login/?next=")
+    assert f"/{action}/" not in login_url
+    page = client.get(login_url)
+    assert f'name="next" value="{html.escape(back)}"' in page.content.decode()
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD, "next": back}
+    )
+    assert response["Location"] == back
+    task.refresh_from_db()
+    assert task.completed is False  # the lost click did nothing
+    assert Task.objects.for_user(user).filter(pk=task.pk).exists()
+
+
+def test_an_action_sent_after_the_session_ended_with_an_offsite_next_lands_on_the_list(
+    client, user, task
+):
+    response = client.post(
+        f"/tasks/{task.pk}/toggle/", {"next": "https://evil.example/"}
+    )
+    assert "evil" not in response["Location"]
+    response = client.post(
+        response["Location"], {"username": "alice", "password": PASSWORD}
+    )
+    assert response["Location"] == "/tasks/"
+
+
+# --- The stale-edit conflict ----------------------------------------------------------
+
+
+def conflict_page(alice_client, user, task, next_url="/tasks/?status=active&page=2"):
+    version = version_of(
+        alice_client.get(f"/tasks/{task.pk}/edit/", {"next": next_url})
+    )
+    Task.objects.for_user(user).filter(pk=task.pk).update(title="Changed elsewhere")
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/",
+        {"title": "Mine", "version": version, "next": next_url},
+    )
+    assert response.context["conflict"] is True
+    return response
+
+
+def test_the_conflict_page_places_the_saved_version_where_it_says(
+    alice_client, user, task
+):
+    body = conflict_page(alice_client, user, task).content.decode()
+    saved = body.index("Saved version")
+    message = body.index("changed somewhere else")
+    assert saved < message
+    assert "shown above" in body
+    assert "below" not in body
+
+
+def test_the_conflict_page_shows_the_saved_version_as_information_not_an_error(
+    alice_client, user, task
+):
+    body = conflict_page(alice_client, user, task).content.decode()
+    box = body[body.index('class="conflict"') - 40 : body.index("Saved version")]
+    assert "form-errors" not in box
+    assert 'role="alert"' not in box
+    # Only the message is an error; the saved version is not another one.
+    assert body.count('role="alert"') == 1
+
+
+def test_the_conflict_page_shows_when_the_saved_version_changed_with_its_zone(
+    alice_client, user, task
+):
+    body = conflict_page(alice_client, user, task).content.decode()
+    changed = body[body.index("<dt>Changed</dt>") :]
+    assert re.match(
+        r"<dt>Changed</dt><dd><time datetime=\"[^\"]+\">[^<]+ UTC</time>", changed
+    )
+
+
+def test_discarding_on_the_conflict_page_changes_nothing_and_goes_back(
+    alice_client, user, task
+):
+    next_url = "/tasks/?status=active&page=2"
+    response = conflict_page(alice_client, user, task, next_url)
+    assert "Discard my changes" in response.content.decode()
+    task.refresh_from_db()
+    saved = (task.title, task.description, task.completed, task.updated_at)
+
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/",
+        {
+            "title": "Mine",
+            "completed": "on",
+            "version": version_of(response),
+            "next": next_url,
+            "discard": "1",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(next_url, 302)]
+    task.refresh_from_db()
+    assert (task.title, task.description, task.completed, task.updated_at) == saved
+    assert "Discarded your changes" in response.content.decode()
+
+
+def test_discarding_ignores_an_offsite_next(alice_client, task):
+    response = alice_client.post(
+        f"/tasks/{task.pk}/edit/", {"discard": "1", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/tasks/"
+
+
+def test_discarding_on_another_users_task_is_404(alice_client, other_task):
+    response = alice_client.post(f"/tasks/{other_task.pk}/edit/", {"discard": "1"})
+    assert response.status_code == 404
+    assert "Bob" not in response.content.decode()
+
+
+# --- Cancel and Back keep the filter and page --------------------------------------
+
+NEXT = "/tasks/?status=completed&page=3"
+
+
+def hrefs(response, text: str) -> list[str]:
+    return [
+        html.unescape(href)
+        for href in re.findall(
+            rf'<a [^>]*href="([^"]*)"[^>]*>{text}</a>', response.content.decode()
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, link",
+    [
+        ("/tasks/new/", "Cancel"),
+        ("/tasks/{pk}/edit/", "Cancel"),
+        ("/tasks/{pk}/delete/", "Cancel"),
+        ("/tasks/{pk}/", "Back to tasks"),
+    ],
+)
+def test_cancel_and_back_keep_the_filter_and_page(alice_client, task, path, link):
+    response = alice_client.get(path.format(pk=task.pk), {"next": NEXT})
+    assert hrefs(response, link) == [NEXT]
+
+
+@pytest.mark.parametrize(
+    "path", ["/tasks/new/", "/tasks/{pk}/edit/", "/tasks/{pk}/delete/", "/tasks/{pk}/"]
+)
+@pytest.mark.parametrize(
+    "next_url", ["", "https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
+def test_cancel_and_back_without_a_safe_next_go_to_the_list(
+    alice_client, task, path, next_url
+):
+    response = alice_client.get(path.format(pk=task.pk), {"next": next_url})
+    links = hrefs(response, "Cancel") + hrefs(response, "Back to tasks")
+    assert links == ["/tasks/"]
+
+
+def test_the_detail_page_passes_the_list_page_on_to_edit_and_delete(alice_client, task):
+    response = alice_client.get(f"/tasks/{task.pk}/", {"next": NEXT})
+    encoded = "?next=/tasks/%3Fstatus%3Dcompleted%26page%3D3"
+    assert hrefs(response, "Edit") == [f"/tasks/{task.pk}/edit/{encoded}"]
+    assert hrefs(response, "Delete") == [f"/tasks/{task.pk}/delete/{encoded}"]
+
+
+def test_the_delete_confirm_page_returns_to_the_list_page_after_deleting(
+    alice_client, user, task
+):
+    response = alice_client.get(f"/tasks/{task.pk}/delete/", {"next": NEXT})
+    assert f'name="next" value="{html.escape(NEXT)}"' in response.content.decode()
+
+
+def test_the_detail_page_shows_times_with_the_zone_abbreviation(
+    alice_client, task, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    body = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    shown = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", body)
+    assert len(shown) == 2  # created, updated
+    assert all(text.endswith((" CET", " CEST")) for text in shown), shown
