@@ -16,6 +16,8 @@ contract are beyond its settings, so they live here, in its handler:
 """
 
 import ipaddress
+import threading
+from functools import wraps
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -25,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Q, Sum
 from django.http import HttpRequest
+from django.shortcuts import render
 
 
 class LoginThrottle(AxesDatabaseHandler):
@@ -105,3 +108,32 @@ def client_ip(request: HttpRequest) -> str | None:
         if appended:
             return appended
     return _address(request.META.get("REMOTE_ADDR", ""))
+
+
+# Hashing a password is ~35 ms of CPU (Argon2 at OWASP's baseline), and the
+# threads of a process serve requests first come, first served: fifty logins
+# sent at once (a spray over many usernames, which no lock stops) would queue
+# every other request behind seconds of hashing. So each process checks one
+# password at a time, and a login or signup that finds the check busy is
+# answered at once with 429 and Retry-After instead of waiting in line: a
+# limit on capacity, like a full connection pool, not a verdict on the user.
+_password_check = threading.BoundedSemaphore(1)
+
+
+def one_password_check_at_a_time(view):
+    """Let ``view``'s POSTs run one at a time per process; 429 when busy."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        if not _password_check.acquire(blocking=False):
+            response = render(request, "registration/busy.html", status=429)
+            response["Retry-After"] = "1"
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        finally:
+            _password_check.release()
+
+    return wrapped

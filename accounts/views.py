@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from ninja.responses import NinjaJSONEncoder
 
@@ -37,6 +38,7 @@ from .forms import (
     email_confirmation_token,
 )
 from .models import AccessToken, UserSession
+from .throttling import one_password_check_at_a_time
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
+@one_password_check_at_a_time
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("tasks:list")
@@ -258,6 +261,10 @@ class LoginView(SuccessMessageMixin, auth_views.LoginView):
     # Django's form, plus a check of the username's length (see LoginForm).
     authentication_form = LoginForm
     success_message = "Welcome back, %(username)s."
+
+    @method_decorator(one_password_check_at_a_time)
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
     def get_redirect_url(self) -> str:
         # Django's check (same site only), and then a page, not an action:

@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts import throttling
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -527,3 +528,43 @@ def test_a_failed_password_change_stores_no_password(user):
     (attempt,) = AccessAttempt.objects.all()
     assert NEW_PASSWORD not in attempt.post_data
     assert "not-it" not in attempt.post_data
+
+
+# --- Password checks, one at a time per process --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accounts/login/", {"username": "alice", "password": PASSWORD}),
+        (
+            "/accounts/signup/",
+            {"username": "carol", "password1": PASSWORD, "password2": PASSWORD},
+        ),
+    ],
+)
+def test_a_password_check_that_finds_another_running_is_told_to_retry(
+    client, user, path, data
+):
+    assert throttling._password_check.acquire(blocking=False)
+    try:
+        busy = client.post(path, data)
+    finally:
+        throttling._password_check.release()
+
+    assert busy.status_code == 429
+    assert busy["Retry-After"] == "1"
+    assert "try again" in busy.content.decode()
+    assert get_user_model().objects.filter(username="carol").exists() is False
+    # Nothing was counted against the user, and the next attempt goes through.
+    assert client.post(path, data).status_code == 302
+
+
+def test_password_checks_release_their_slot_even_when_they_fail(client, user):
+    for _ in range(3):
+        response = client.post(
+            "/accounts/login/", {"username": "alice", "password": "wrong"}
+        )
+        assert response.status_code == 200
+    assert throttling._password_check.acquire(blocking=False)
+    throttling._password_check.release()
