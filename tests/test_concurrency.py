@@ -6,7 +6,6 @@ real transactions, as requests do, not the test's wrapping one.
 """
 
 import re
-import threading
 from collections import Counter
 
 import pytest
@@ -15,6 +14,7 @@ from django.test import Client
 
 from accounts.models import AccessToken
 from tasks.models import Task
+from tests.factories import in_threads
 
 pytestmark = [
     pytest.mark.postgres,
@@ -28,33 +28,6 @@ pytestmark = [
 
 THREADS = 20
 CONFLICT = "This task was changed somewhere else after you opened it."
-
-
-def in_threads(count: int, work) -> list:
-    """Run ``work(i)`` for i in range(count), all released at once; return
-    the results in order, or raise the first error a thread met."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-    errors = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as error:  # reported in the main thread below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 def signed_in(user) -> Client:

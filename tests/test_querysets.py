@@ -1,7 +1,5 @@
 """The scoped manager: the one door to tasks, and the verbs behind it."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.db.models.signals import post_delete, pre_delete
@@ -9,7 +7,7 @@ from django.db.models.signals import post_delete, pre_delete
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
 from tasks.views import page_number
-from tests.factories import make_tasks
+from tests.factories import in_threads, make_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -253,24 +251,7 @@ def test_many_repeated_identical_queries_work(user, task):
 def test_concurrent_toggles_compose_like_sequential_ones(user, task):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's concurrent writers")
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def toggle():
-        try:
-            barrier.wait()
-            Task.objects.for_user(user).toggle(task.pk)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=toggle) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    in_threads(2, lambda _: Task.objects.for_user(user).toggle(task.pk))
     task.refresh_from_db()
     assert task.completed is False
 

@@ -1,8 +1,8 @@
 """Trash and undo: deleting never loses a task at once (contract, "Trash and undo")."""
 
 import json
+import os
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,16 +14,9 @@ from django.utils import timezone
 from accounts.models import AccessToken
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
-from tests.factories import make_tasks
+from tests.factories import TASK_URLS, in_threads, make_tasks
 
 pytestmark = pytest.mark.django_db
-
-PER_TASK_URLS = {
-    "/tasks/{pk}/": ["GET"],
-    "/tasks/{pk}/edit/": ["GET", "POST"],
-    "/tasks/{pk}/toggle/": ["POST"],
-    "/tasks/{pk}/delete/": ["GET", "POST"],
-}
 
 
 def trashed(user, title="Gone", days_ago=0) -> Task:
@@ -111,7 +104,7 @@ def test_clear_completed_is_undone_as_one_batch(alice_client, user):
 
 @pytest.mark.parametrize(
     ("path", "method"),
-    [(p, m) for p, methods in PER_TASK_URLS.items() for m in methods],
+    [(p, m) for p, methods in TASK_URLS.items() for m in methods],
 )
 def test_a_trashed_task_is_404_on_every_per_task_url(alice_client, user, path, method):
     task = trashed(user)
@@ -256,7 +249,7 @@ def test_purge_trash_deletes_only_what_has_been_in_the_trash_30_days(user):
     recent = trashed(user, "Recent", days_ago=29)
     old = trashed(user, "Old", days_ago=31)
 
-    call_command("purge_trash", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("purge_trash", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     remaining = set(Task.unscoped.values_list("pk", flat=True))
     assert remaining == {live.pk, recent.pk}
@@ -271,20 +264,9 @@ def test_purge_trash_runs_safely_from_several_places_at_once(user):
     make_tasks(user, 200)
     Task.objects.for_user(user).move_to_trash()
     Task.unscoped.update(deleted_at=timezone.now() - timedelta(days=40))
-    errors = []
 
-    def purge():
-        try:
-            call_command("purge_trash", stdout=open("/dev/null", "w"))  # noqa: SIM115
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def purge(_):
+        call_command("purge_trash", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
-    threads = [threading.Thread(target=purge) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    in_threads(4, purge)
     assert not Task.unscoped.exists()

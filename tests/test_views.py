@@ -14,17 +14,10 @@ from django.utils import timezone
 
 from accounts.models import UserSession
 from tasks.models import Task
-from tests.factories import PASSWORD, make_tasks
+from tests.factories import PASSWORD, TASK_URLS, make_tasks
 
 pytestmark = pytest.mark.django_db
 
-# Every per-task URL, with the methods it answers.
-TASK_URLS = {
-    "/tasks/{pk}/": ["GET"],
-    "/tasks/{pk}/edit/": ["GET", "POST"],
-    "/tasks/{pk}/toggle/": ["POST"],
-    "/tasks/{pk}/delete/": ["GET", "POST"],
-}
 PAGES = [
     "/tasks/",
     "/tasks/new/",
