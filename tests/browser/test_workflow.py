@@ -35,7 +35,11 @@ class Workflow:
         return self.page.evaluate("window.__marker") == 1
 
     def act(
-        self, action, *, then_path: str | re.Pattern, message: str | None = None
+        self,
+        action,
+        *,
+        then_path: str | re.Pattern,
+        message: str | re.Pattern | None = None,
     ) -> None:
         """Do ``action``, then check where we landed and how: in place with
         JavaScript (no new page load, htmx pushed the URL), by a full page load
@@ -86,7 +90,7 @@ class Workflow:
         self.act(
             self.page.get_by_role("button", name=label).click,
             then_path=path,
-            message="Task updated.",
+            message=f"{'Completed' if to_done else 'Reopened'} “{title}”.",
         )
 
     def filter(self, name: str) -> None:
@@ -220,7 +224,7 @@ def test_whole_workflow_from_signup_to_logout(
     flow.act(
         page.get_by_role("button", name="Delete “Call mom”").click,
         then_path="/tasks/",
-        message="Task deleted.",
+        message="Moved “Call mom” to the trash.",
     )
     flow.expect_titles("Write the report", "Buy milk")
     flow.expect_counter("1 item left")
@@ -228,7 +232,7 @@ def test_whole_workflow_from_signup_to_logout(
     flow.act(
         page.get_by_role("button", name="Clear completed (1)").click,
         then_path="/tasks/",
-        message="Cleared 1 completed task.",
+        message=re.compile(r"Moved “[^”]+” to the trash\."),
     )
     flow.expect_titles("Write the report")
     flow.expect_counter("1 item left")
