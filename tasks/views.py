@@ -316,13 +316,14 @@ def _edit_in_place(request: HttpRequest, pk: int) -> HttpResponse:
     form = TaskTitleForm(request.POST)
     valid = form.is_valid()
     version = form.cleaned_data.get("version")
+    emptied = version is not None and form.has_error("title", "required")
     if valid:
         title = form.cleaned_data["title"]
         task = _tasks(request).update_if_unchanged_returning(pk, version, title=title)
         if task is not None:
             messages.success(request, f"Saved “{task.title}”.")
             return _changes(request, task=task, recount=False)
-    elif version is not None and form.has_error("title", "required"):
+    elif emptied:
         trashed = _tasks(request).trash_if_unchanged(pk, version)
         if trashed:
             _say_trashed(request, trashed)
@@ -331,16 +332,17 @@ def _edit_in_place(request: HttpRequest, pk: int) -> HttpResponse:
         task = get_object_or_404(_tasks(request), pk=pk)
     except Http404:
         return _gone(request)
-    if valid or "title" not in form.errors:
-        # Valid, yet not saved: someone changed it first. The row comes back
-        # with the saved version, so saving again is a deliberate overwrite.
+    if valid or emptied:
+        # Not saved, yet nothing was wrong with it: someone changed the task
+        # first. The row comes back with the saved version, so saving again
+        # is a deliberate overwrite.
         error = (
             f"Changed somewhere else since you opened it: nothing was "
             f"overwritten. It is saved as “{task.title}”. Press Enter to save "
             f"your text anyway, or Escape to keep the saved one."
         )
     else:
-        error = " ".join(form.errors["title"])
+        error = " ".join(error for errors in form.errors.values() for error in errors)
     editing = {"title": request.POST.get("title", ""), "error": error}
     return _changes(request, task=task, editing=editing, recount=False)
 

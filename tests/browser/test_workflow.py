@@ -4,6 +4,7 @@ swaps the page in place) and off (every action is a full page load)."""
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from tasks.models import Task
@@ -104,6 +105,9 @@ def _screenshots(new_page, workflow: Workflow) -> None:
     """The list at phone and desktop widths, light and dark, in fresh tabs of
     the same session (the workflow's own page keeps its state)."""
     state = workflow.page.context.storage_state()
+    # One task with a description, so the pictures show its marker.
+    dana = get_user_model().objects.get(username="dana")
+    Task.objects.for_user(dana).filter(title="Call mom").update(description="Sunday")
     phone = {"viewport": PHONE, "is_mobile": True, "device_scale_factor": 2}
     shots = [
         ("list-phone", "light", phone),
