@@ -145,6 +145,13 @@ def _shared(request: HttpRequest, here: str, status: str) -> dict:
         "csrf_token": get_token(request),
         "title_max": TITLE_MAX_LENGTH,
         "undo_in_place": True,
+        # What the fragments' partials ask for, so no lookup fails (Django
+        # logs a failed one with the whole context, task titles included).
+        "oob": False,
+        "main": "",
+        "row": "",
+        "new_row": "",
+        "replace_list": False,
     }
 
 
