@@ -55,3 +55,11 @@ class TaskEditForm(TaskForm):
             },
             **kwargs,
         )
+
+
+class TaskTitleForm(TaskEditForm):
+    """The list's inline edit: the title and the version, nothing else, so a
+    save leaves the description and the completed state as they are."""
+
+    description = None
+    completed = None

@@ -29,9 +29,11 @@ from django.http import HttpRequest
 
 from .models import Task
 
-# What a row shows, and its owner, which is checked: descriptions (up to
-# 2,000 characters each) and timestamps would cross the network for nothing.
-ROW_FIELDS = ("title", "completed", "user")
+# What a row shows, its version (``updated_at``, which the inline edit sends
+# back), and its owner, which is checked: descriptions (up to 2,000
+# characters each) would cross the network for nothing; a row learns whether
+# its task has one from a boolean annotation (``page_rows()``).
+ROW_FIELDS = ("title", "completed", "updated_at", "user")
 
 
 class _NotSignedIn(Exception):

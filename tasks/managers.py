@@ -193,10 +193,19 @@ class TaskQuerySet(models.QuerySet):
         the database computes once, so rows and counters come in one query.
         """
         everything = self.order_by()
-        return self.with_status(status).annotate(
-            all_count=_count_of(everything),
-            active_count=_count_of(everything.active()),
-        )[(number - 1) * per_page : number * per_page]
+        return (
+            self.with_status(status)
+            .flagging_descriptions()
+            .annotate(
+                all_count=_count_of(everything),
+                active_count=_count_of(everything.active()),
+            )[(number - 1) * per_page : number * per_page]
+        )
+
+    def flagging_descriptions(self) -> "TaskQuerySet":
+        """With ``has_description``: a row shows whether its task has one, and
+        a boolean from the database keeps the descriptions themselves there."""
+        return self.annotate(has_description=~Q(description=""))
 
     def page_with_counts(self, status: str, number: int, per_page: int):
         """Page ``number`` of the tasks with ``status``, and the counters.
@@ -212,7 +221,9 @@ class TaskQuerySet(models.QuerySet):
         Only a page without rows (no tasks, or a number past the end) asks
         again, the ordinary way.
         """
-        paginator = Paginator(self.with_status(status), per_page)
+        paginator = Paginator(
+            self.with_status(status).flagging_descriptions(), per_page
+        )
         if rows:
             all_count, active = rows[0].all_count, rows[0].active_count
             counts = {
@@ -343,6 +354,18 @@ class TaskQuerySet(models.QuerySet):
         statement that would have written it.
         """
         return self.filter(pk=pk, updated_at=version).update(**values)
+
+    def update_if_unchanged_returning(self, pk, version, **values):
+        """``update_fields_if_unchanged()`` returning the task as saved, or
+        None if it is gone or changed since ``version`` (the list's inline
+        edit answers with the row, without reading it again)."""
+        return self.filter(updated_at=version).update_returning(pk, **values)
+
+    def trash_if_unchanged(self, pk, version) -> list:
+        """``trash_one()``, only if the task still has ``version``: emptying
+        a title that someone changed meanwhile must not throw their change
+        away."""
+        return self.filter(updated_at=version).trash_one(pk)
 
     def transfer_to(self, new_owner) -> int:
         """Give these tasks to ``new_owner``; one UPDATE, so all or none."""

@@ -5,22 +5,29 @@ rule lives in one place. Writes are single statements whose row count says
 whether the task was the user's: 0 rows is a 404, and nothing changed.
 """
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    QueryDict,
+)
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .forms import TaskEditForm, TaskForm
-from .list_page import login_required_reading_ahead, task_page
-from .models import Task
+from .forms import TaskEditForm, TaskForm, TaskTitleForm
+from .list_page import ROW_FIELDS, login_required_reading_ahead, task_page
+from .models import TITLE_MAX_LENGTH, Task
 
 PAGE_SIZE = 50
 # The largest id a task can have (a bigint); larger ones are nobody's.
@@ -77,42 +84,167 @@ def page_number(value) -> int:
     return min(max(number, 1), MAX_PAGE)
 
 
+def _status(value) -> str:
+    return value if value in STATUSES else "all"
+
+
 @require_GET
 @login_required_reading_ahead
 def task_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status")
-    if status not in STATUSES:
-        status = "all"
+    status = _status(request.GET.get("status"))
     number = page_number(request.GET.get("page"))
     page, counts = task_page(request, status, number, PAGE_SIZE)
-    here = request.get_full_path()
-    shared = {
-        "status": status,
-        "here": escape(here),
-        "here_encoded": quote(here, safe="/"),
-        # Under the context processor's name, so the page's {% csrf_token %}
-        # tags use this token too instead of masking another.
-        "csrf_token": get_token(request),
-    }
-    # Rendered by Jinja2, which escaped what it put in.
-    rows = mark_safe(  # noqa: S308
-        render_to_string(
-            "tasks/task_rows.html",
-            {"tasks": page.object_list, **shared},
-            using="jinja2",
-        )
-    )
+    shared = _shared(request, request.get_full_path(), status)
     return render(
         request,
         "tasks/task_list.html",
         {
             "page": page,
-            "rows": rows,
+            "rows": _rows(page.object_list, shared),
             "counts": counts,
-            "statuses": STATUSES,
+            "form": TaskForm(),
             **shared,
         },
     )
+
+
+# --- In place: what the list page's htmx requests get -----------------------------
+#
+# One code path: each view below does its work and says what changed; _done()
+# answers a plain request (and a boosted navigation, which swaps the whole
+# body) with the redirect to `next`, and a request from one of the list's own
+# hx-post controls with the parts of the list page that changed, rendered by
+# the page's own partials ("changes" in task_list.html).
+
+
+def _in_place(request: HttpRequest) -> bool:
+    """Whether the request came from a list control that swaps a part of the
+    page (hx-post), rather than a plain form or a boosted one."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def _list_at(request: HttpRequest) -> tuple[str, str, int]:
+    """The list page the form was sent from (its ``next``): path, filter, page."""
+    here = _next_url(request, default=reverse("tasks:list"))
+    query = QueryDict(urlsplit(here).query)
+    return here, _status(query.get("status")), page_number(query.get("page"))
+
+
+def _shared(request: HttpRequest, here: str, status: str) -> dict:
+    """What the list page, its rows and its fragments all use."""
+    return {
+        "status": status,
+        "statuses": STATUSES,
+        "here": escape(here),
+        "here_encoded": quote(here, safe="/"),
+        # Under the context processor's name, so the page's {% csrf_token %}
+        # tags use this token too instead of masking another.
+        "csrf_token": get_token(request),
+        "title_max": TITLE_MAX_LENGTH,
+        "undo_in_place": True,
+        # What the fragments' partials ask for, so no lookup fails (Django
+        # logs a failed one with the whole context, task titles included).
+        "oob": False,
+        "main": "",
+        "row": "",
+        "new_row": "",
+        "replace_list": False,
+    }
+
+
+def _rows(tasks, shared: dict, editing: dict | None = None) -> str:
+    # Rendered by Jinja2, which escaped what it put in.
+    return mark_safe(  # noqa: S308
+        render_to_string(
+            "tasks/task_rows.html",
+            {"tasks": tasks, "editing": editing, **shared},
+            using="jinja2",
+        )
+    )
+
+
+def _row(task: Task, shared: dict, editing: dict | None = None) -> str:
+    # A task that a write read back has its description; the list's rows
+    # carry only whether there is one (page_rows()).
+    task.has_description = bool(task.description)
+    return _rows([task], shared, editing)
+
+
+def _shows(status: str, task: Task) -> bool:
+    return status == "all" or (status == "completed") == task.completed
+
+
+def _done(request: HttpRequest, **changed) -> HttpResponse:
+    """The answer to an action: the redirect back, or in place what changed."""
+    if _in_place(request):
+        return _changes(request, **changed)
+    return redirect(_next_url(request))
+
+
+def _changes(
+    request: HttpRequest,
+    *,
+    task: Task | None = None,
+    main: str = "row",
+    added: Task | None = None,
+    editing: dict | None = None,
+    whole_list: bool = False,
+    recount: bool = True,
+    status: int = 200,
+) -> HttpResponse:
+    """The parts of the list page an action changed, for htmx to swap.
+
+    ``main`` is what replaces the element that asked: the row (``task`` as
+    saved, or nothing when it is gone or leaves the filter), the add form, or
+    the whole list (``task_items``). Out of band: a task just ``added`` at the
+    top of the first page, the counter and the footer (one more query, unless
+    ``recount`` is off), and the messages, which name the task.
+    """
+    here, status_filter, number = _list_at(request)
+    shared = _shared(request, here, status_filter)
+    context = {**shared, "main": main, "form": TaskForm()}
+    if whole_list:
+        tasks = _tasks(request).only(*ROW_FIELDS)
+        page, counts = tasks.page_with_counts(status_filter, number, PAGE_SIZE)
+        context["rows"] = _rows(page.object_list, shared)
+    elif recount:
+        counts = _tasks(request).counts()
+        # Pagination needs only the count: no rows are read for it.
+        page = Paginator(range(counts[status_filter]), PAGE_SIZE).get_page(number)
+        shown = counts[status_filter]
+        if added is not None and page.number == 1 and _shows(status_filter, added):
+            if shown == 1:  # the list said it was empty
+                context["replace_list"] = True
+                context["rows"] = _row(added, shared)
+            else:
+                context["new_row"] = _row(added, shared)
+        elif shown == 0:  # the last row left: the list says it is empty
+            context["replace_list"] = True
+            context["rows"] = _rows([], shared)
+    else:
+        page = counts = None
+    if task is not None and (editing or _shows(status_filter, task)):
+        context["row"] = _row(task, shared, editing)
+    context.update(page=page, counts=counts)
+    return render(request, "tasks/task_list.html#changes", context, status=status)
+
+
+def _gone(request: HttpRequest) -> HttpResponse:
+    """A task that is not (or no longer) the user's: a 404, as always.
+
+    To the list's htmx request, the 404's body removes the row and says why,
+    rather than an error page taking the list's place (base.html lets htmx
+    swap 4xx answers). It names no task: the id may be someone else's.
+    """
+    if not _in_place(request):
+        raise Http404
+    messages.warning(
+        request, "That task was deleted elsewhere, so it has left the list."
+    )
+    return _changes(request, status=404)
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,7 +253,12 @@ def task_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         task = _tasks(request).create(**form.cleaned_data)
         messages.success(request, f"Added “{task.title}”.")
-        return redirect(_next_url(request))
+        return _done(request, main="add_form", added=task)
+    if request.method == "POST" and _in_place(request):
+        # The list's add form again, with the errors and the text as typed.
+        here, status, _ = _list_at(request)
+        context = {**_shared(request, here, status), "form": form}
+        return render(request, "tasks/task_list.html#add_form", context)
     return render(
         request, "tasks/task_form.html", {"form": form, "next": _next(request)}
     )
@@ -152,7 +289,8 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
         task = get_object_or_404(_tasks(request), pk=pk)
         messages.info(request, f"Discarded your changes to “{task.title}”.")
         return redirect(_next_url(request))
-
+    if _in_place(request):
+        return _edit_in_place(request, pk)
     form = TaskEditForm(request.POST)
     if form.is_valid():
         values = dict(form.cleaned_data)
@@ -180,14 +318,55 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _edit_in_place(request: HttpRequest, pk: int) -> HttpResponse:
+    """The list's inline edit: the title alone, answered with the row.
+
+    The stale-edit rule holds as on the edit page: the save is one UPDATE on
+    the version the row was shown with. An emptied title moves the task to
+    the trash (TodoMVC), on the same condition.
+    """
+    form = TaskTitleForm(request.POST)
+    valid = form.is_valid()
+    version = form.cleaned_data.get("version")
+    emptied = version is not None and form.has_error("title", "required")
+    if valid:
+        title = form.cleaned_data["title"]
+        task = _tasks(request).update_if_unchanged_returning(pk, version, title=title)
+        if task is not None:
+            messages.success(request, f"Saved “{task.title}”.")
+            return _changes(request, task=task, recount=False)
+    elif emptied:
+        trashed = _tasks(request).trash_if_unchanged(pk, version)
+        if trashed:
+            _say_trashed(request, trashed)
+            return _changes(request)
+    try:
+        task = get_object_or_404(_tasks(request), pk=pk)
+    except Http404:
+        return _gone(request)
+    if valid or emptied:
+        # Not saved, yet nothing was wrong with it: someone changed the task
+        # first. The row comes back with the saved version, so saving again
+        # is a deliberate overwrite.
+        error = (
+            f"Changed somewhere else since you opened it: nothing was "
+            f"overwritten. It is saved as “{task.title}”. Press Enter to save "
+            f"your text anyway, or Escape to keep the saved one."
+        )
+    else:
+        error = " ".join(error for errors in form.errors.values() for error in errors)
+    editing = {"title": request.POST.get("title", ""), "error": error}
+    return _changes(request, task=task, editing=editing, recount=False)
+
+
 @require_POST
 def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     task = _tasks(request).toggle_returning(pk)
     if task is None:
-        raise Http404
+        return _gone(request)
     done = "Completed" if task.completed else "Reopened"
     messages.success(request, f"{done} “{task.title}”.")
-    return redirect(_next_url(request))
+    return _done(request, task=task)
 
 
 @require_http_methods(["GET", "POST"])
@@ -197,16 +376,16 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "tasks/task_confirm_delete.html", {"task": task})
     trashed = _tasks(request).trash_one(pk)
     if not trashed:
-        raise Http404
+        return _gone(request)
     _say_trashed(request, trashed)
-    return redirect(_next_url(request))
+    return _done(request)
 
 
 @require_POST
 def task_toggle_all(request: HttpRequest) -> HttpResponse:
     _tasks(request).toggle_all()
     messages.success(request, "Updated all tasks.")
-    return redirect(_next_url(request))
+    return _done(request, main="task_items", whole_list=True)
 
 
 @require_POST
@@ -216,7 +395,7 @@ def task_clear_completed(request: HttpRequest) -> HttpResponse:
         _say_trashed(request, trashed)
     else:
         messages.info(request, "No completed tasks to clear.")
-    return redirect(_next_url(request))
+    return _done(request, main="task_items", whole_list=True)
 
 
 # --- The trash -----------------------------------------------------------------
@@ -231,7 +410,7 @@ def task_restore(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Restored {names(restored)}.")
     else:
         messages.info(request, "Nothing to restore: those tasks are not in the trash.")
-    return redirect(_next_url(request))
+    return _done(request, main="task_items", whole_list=True)
 
 
 @require_GET

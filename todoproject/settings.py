@@ -46,6 +46,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "axes",
+    # Named partials ({% partialdef %}): the fragments htmx swaps on the task
+    # list are parts of the page's own template. Its loader is set up below,
+    # in TEMPLATES, rather than by the app rewriting the settings.
+    "template_partials.apps.SimpleAppConfig",
     "todoproject.apps.TodoProjectConfig",
     "accounts",
     "tasks",
@@ -75,8 +79,23 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Django's default loaders (cached), behind the partials loader,
+            # which serves "template.html#partial-name".
+            "loaders": [
+                (
+                    "template_partials.loader.Loader",
+                    [
+                        (
+                            "django.template.loaders.cached.Loader",
+                            [
+                                "django.template.loaders.filesystem.Loader",
+                                "django.template.loaders.app_directories.Loader",
+                            ],
+                        )
+                    ],
+                )
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

@@ -100,6 +100,28 @@ def test_task_and_account_pages(tour, live_server, user, task, browsing):
     log_in(page, live_server.url, user.username)
     tour.check("list")
 
+    # In place (JavaScript on): a message with Undo, then the inline editor
+    # and its conflict, then the add form's error and details.
+    page.get_by_role("button", name="Delete “Call mom”").click()
+    expect(page.get_by_role("status")).to_contain_text("to the trash.")
+    tour.check("list with a message and Undo")
+    page.get_by_role("link", name="Write report", exact=True).dblclick()
+    expect(page.locator(f"#edit-{task.pk}")).to_be_focused()
+    tour.check("list with the inline editor open")
+    Task.objects.for_user(user).filter(pk=task.pk).update(title="Changed")
+    page.keyboard.type("Mine")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#edit-{task.pk}-error")).to_be_visible()
+    tour.check("list with an inline edit conflict")
+    page.get_by_label("New task").fill("   ")
+    page.get_by_label("New task").press("Enter")
+    expect(page.locator("#new-title-error")).to_be_visible()
+    page.get_by_text("Add details").click()
+    tour.check("list with the add form's error and details open")
+
+    page.goto("/tasks/trash/")
+    tour.check("trash")
+
     page.goto("/tasks/?status=completed")
     tour.check("list, completed filter")
 
