@@ -31,7 +31,7 @@ from django.contrib.auth import SESSION_KEY, backends
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.backends import db
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -154,6 +154,16 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
     def handle_no_permission(self, request, view_func):
+        response = self._login_redirect(request, view_func)
+        if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+            # An in-place request (a row's toggle) would swap the login page
+            # into the row; htmx navigates the whole page instead.
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response
+
+    def _login_redirect(self, request, view_func):
         # A form sent after the session ended (logged out in another tab)
         # cannot be sent again by a redirect: the place to come back to after
         # logging in is the page it was sent from, which the app's forms

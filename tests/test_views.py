@@ -1034,3 +1034,15 @@ def test_the_message_region_is_on_every_page_even_empty(alice_client, client):
             response.content.decode()
         )
     assert 'role="status"' in alice_client.get("/tasks/999999/").content.decode()
+
+
+def test_an_in_place_request_after_the_session_ended_navigates_to_login(client, task):
+    response = client.post(
+        f"/tasks/{task.pk}/toggle/",
+        {"next": "/tasks/?status=active"},
+        headers={"HX-Request": "true"},
+    )
+    # Not the login page swapped into the row: htmx loads it as a page.
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/accounts/login/?next=/tasks/%3Fstatus%3Dactive"
+    assert Task.objects.for_user(task.user).get(pk=task.pk).completed is False
