@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 THREADS = 20
-CONFLICT = "This task was changed somewhere else after you opened it."
+CONFLICT = "This task was changed somewhere else after you opened it"
 
 
 def signed_in(user) -> Client:
