@@ -282,13 +282,32 @@ def _admin_url() -> str:
 
 
 def _terminate_app_connections(database: str) -> int:
+    """Terminate the app's server connections, and wait until they are gone.
+
+    pg_terminate_backend() only signals: the backends say goodbye and exit a
+    moment later, as a suspending Neon compute's do before anyone's next
+    request. Waiting for that keeps a busy test machine from sending the
+    next request in between.
+    """
     with psycopg.connect(_admin_url(), autocommit=True) as admin:
-        rows = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            [database],
-        ).fetchall()
-    return len(rows)
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database],
+            ).fetchall()
+        ]
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):
+            left = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
+            ).fetchone()[0]
+            if not left:
+                break
+            time.sleep(0.05)
+    return len(pids)
 
 
 def _pgbouncer_kill_clients(database: str) -> None:
