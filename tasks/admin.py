@@ -2,9 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
 from django.shortcuts import render
 
-from .models import Task
+from .models import Task, TaskList
 
 
 class TransferForm(forms.Form):
@@ -13,19 +14,34 @@ class TransferForm(forms.Form):
     )
 
 
+class TaskAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        owner, task_list = cleaned_data.get("user"), cleaned_data.get("list")
+        if owner and task_list and task_list.user_id != owner.pk:
+            self.add_error("list", "Choose one of the owner's lists.")
+        return cleaned_data
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["title", "user", "completed", "created_at", "updated_at"]
+    form = TaskAdminForm
+    list_display = ["title", "user", "list", "completed", "created_at", "updated_at"]
     list_filter = ["completed", ("user", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["title"]
-    list_select_related = ["user"]
-    raw_id_fields = ["user"]
+    search_fields = ["title", "user__username"]
+    list_select_related = ["user", "list"]
+    raw_id_fields = ["user", "list"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["mark_complete", "mark_incomplete", "transfer"]
 
     def get_queryset(self, request):
         # The admin is one of the two places allowed to see every user's rows.
-        return Task.unscoped.get_queryset().select_related("user")
+        return Task.unscoped.get_queryset().select_related("user", "list")
+
+    def get_field_queryset(self, db, db_field, request):
+        if db_field.name == "list":
+            return TaskList.unscoped.get_queryset()
+        return super().get_field_queryset(db, db_field, request)
 
     @admin.action(description="Mark selected tasks as complete", permissions=["change"])
     def mark_complete(self, request, queryset):
@@ -64,3 +80,45 @@ class TaskAdmin(admin.ModelAdmin):
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
             },
         )
+
+
+@admin.register(TaskList)
+class TaskListAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "is_inbox", "task_count", "active_count"]
+    list_filter = ["is_inbox"]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["is_inbox", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            TaskList.unscoped.get_queryset()
+            .select_related("user")
+            .annotate(
+                task_count=Count("tasks", filter=Q(tasks__deleted_at__isnull=True)),
+                active_count=Count(
+                    "tasks",
+                    filter=Q(tasks__deleted_at__isnull=True, tasks__completed=False),
+                ),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A list keeps its owner: its tasks are that owner's.
+        if obj is not None:
+            return [*self.readonly_fields, "user"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        # The site deletes a list by moving its tasks to the trash first
+        # (/lists/<id>/delete/); the Inbox is never deleted.
+        return False
+
+    @admin.display(description="Tasks", ordering="task_count")
+    def task_count(self, task_list):
+        return task_list.task_count
+
+    @admin.display(description="Active", ordering="active_count")
+    def active_count(self, task_list):
+        return task_list.active_count

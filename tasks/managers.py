@@ -1,17 +1,19 @@
-"""The one door to tasks: a queryset that must be scoped to a user.
+"""The one door to a user's rows: querysets that must be scoped to a user.
 
-``Task.objects`` refuses to run a query until ``for_user()`` has scoped it, so
-forgetting the owner fails loudly in development instead of leaking another
-user's rows in production. The admin and management commands that truly need
-every row use ``Task.unscoped``, by name.
+``Task.objects`` and ``TaskList.objects`` refuse to run a query until
+``for_user()`` has scoped it (``OwnedQuerySet``), so forgetting the owner
+fails loudly in development instead of leaking another user's rows in
+production. The admin and management commands that truly need every row use
+``Model.unscoped``, by name.
 """
 
 from datetime import timedelta
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
-from django.db import models, transaction
-from django.db.models import Count, Func, IntegerField, Q, Subquery
+from django.db import connections, models, transaction
+from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
@@ -48,10 +50,19 @@ def trash_cutoff():
 
 
 class UnscopedQueryError(RuntimeError):
-    """A task query ran without ``for_user()``."""
+    """A query on a per-user model ran without ``for_user()``."""
 
 
-class TaskQuerySet(models.QuerySet):
+class OwnedQuerySet(models.QuerySet):
+    """Rows that belong to one user: nothing reaches the database until
+    ``for_user()`` has scoped the queryset.
+
+    A per-user model gets the rule by inheriting: its manager is
+    ``OwnedManager.from_queryset(ItsQuerySet)()`` and its ``unscoped``
+    manager, for the admin and commands, ``UnscopedManager.from_queryset(...)``.
+    The tests of the refusal run for every model built on it.
+    """
+
     _scoped = False
     _owner = None
 
@@ -63,9 +74,10 @@ class TaskQuerySet(models.QuerySet):
 
     def _require_scope(self) -> None:
         if not self._scoped:
+            name = self.model.__name__
             raise UnscopedQueryError(
-                "Task queries must be scoped: use Task.objects.for_user(user) "
-                "(or Task.unscoped where every user's rows are really meant)."
+                f"{name} queries must be scoped: use {name}.objects.for_user(user) "
+                f"(or {name}.unscoped where every user's rows are really meant)."
             )
 
     # Every way a queryset reaches the database passes through one of these.
@@ -104,7 +116,7 @@ class TaskQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         self._require_scope()
-        return super().update(**_stamped(kwargs))
+        return super().update(**kwargs)
 
     def _update(self, values):
         self._require_scope()
@@ -142,6 +154,152 @@ class TaskQuerySet(models.QuerySet):
 
     # The door.
 
+    def for_user(self, user):
+        """The rows of ``user``: the one door."""
+        return self._owned_by(user)
+
+    def _owned_by(self, user):
+        if user is None or not user.is_authenticated:
+            raise UnscopedQueryError(
+                f"{self.model.__name__} rows can only be scoped to a signed-in user."
+            )
+        # By id, so that tasks.list_page can scope a read to the user a
+        # session names before Django has loaded it (its id as a subquery).
+        scoped = self.filter(user_id=user.pk)
+        scoped._scoped = True
+        scoped._owner = user
+        return scoped
+
+
+class OwnedManager(models.Manager):
+    """``Model.objects`` of a per-user model: every query goes through
+    ``for_user()``.
+
+    ``user.<related>.all()`` raises too: Django builds related managers on the
+    default manager and filters them by the user, not through ``for_user()``.
+    """
+
+
+class UnscopedManager(models.Manager):
+    """``Model.unscoped``: every user's rows, for the admin and commands only."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        queryset._scoped = True
+        return queryset
+
+
+class TaskListQuerySet(OwnedQuerySet):
+    def inbox(self) -> "TaskListQuerySet":
+        return self.filter(is_inbox=True)
+
+    def with_active_counts(self) -> "TaskListQuerySet":
+        """Each list with ``active_count``, its live tasks not yet done."""
+        return self.annotate(
+            active_count=Count(
+                "tasks",
+                filter=Q(tasks__completed=False, tasks__deleted_at__isnull=True),
+            )
+        )
+
+    def rename(self, pk, name: str) -> int:
+        return self.filter(pk=pk).update(name=name)
+
+    def delete_list(self, pk) -> int:
+        """Delete a list that is not the Inbox; its tasks must be moved first
+        (``TaskQuerySet.trash_list()``), or the database refuses."""
+        return self.filter(pk=pk, is_inbox=False)._raw_delete(self.db)
+
+
+class TaskQuerySet(OwnedQuerySet):
+    def update(self, **kwargs):
+        return super(TaskQuerySet, self._into_own_list(kwargs)).update(
+            **_stamped(kwargs)
+        )
+
+    def _into_own_list(self, values: dict) -> "TaskQuerySet":
+        """This queryset, matching no row if ``values`` move tasks to a list
+        that is not their owner's, so such a move changes nothing.
+
+        The database refuses such a task anyway (a task and its list have
+        the same owner: migration 0003); this keeps it from being tried.
+        """
+        list_id = values.get("list_id")
+        if list_id is None or hasattr(list_id, "resolve_expression"):
+            return self
+        if self._owner is None:
+            raise UnscopedQueryError("Moving tasks needs a for_user() queryset.")
+        return self.filter(Exists(self._lists().filter(pk=list_id)))
+
+    def _lists(self):
+        from .models import TaskList
+
+        return TaskList.objects.for_user(self._owner)
+
+    def create(self, **values):
+        """Add a task for the owner to their list ``list_id``, else to their
+        Inbox; raises ``TaskList.DoesNotExist`` if ``list_id`` is not theirs.
+
+        One ``INSERT ... SELECT``: the statement that writes the task also
+        finds its list, so the Inbox costs no query of its own and another
+        user's list inserts nothing.
+        """
+        self._require_scope()
+        if self._owner is None:
+            return super().create(**values)
+        if "list" in values:
+            values["list_id"] = values.pop("list").pk
+        list_id = values.pop("list_id", None)
+        lists = self._lists()
+        lists = lists.inbox() if list_id is None else lists.filter(pk=list_id)
+        task = self.model(**{**values, "user": self._owner})
+        task.updated_at = task.created_at
+
+        connection = connections[self.db]
+        qn = connection.ops.quote_name
+        opts = self.model._meta
+        fields = [
+            field
+            for field in opts.local_concrete_fields
+            if not field.primary_key and field.attname != "list_id"
+        ]
+        chosen, chosen_params = (
+            lists.order_by().values(list_id=F("pk")).query.sql_with_params()
+        )
+        sql = (
+            f"INSERT INTO {qn(opts.db_table)} "
+            f"({', '.join(qn(field.column) for field in fields)}, {qn('list_id')}) "
+            f"SELECT {', '.join(['%s'] * len(fields))}, {qn('chosen')}.{qn('list_id')} "
+            f"FROM ({chosen}) {qn('chosen')} "
+            f"RETURNING {qn(opts.pk.column)}, {qn('list_id')}"
+        )
+        params = [
+            field.get_db_prep_save(getattr(task, field.attname), connection)
+            for field in fields
+        ]
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [*params, *chosen_params])
+            row = cursor.fetchone()
+        if row is None:
+            raise lists.model.DoesNotExist("No such list.")
+        task.pk, task.list_id = row
+        task._state.adding = False
+        task._state.db = self.db
+        return task
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Django's, with tasks given no list put in their owner's Inbox."""
+        objs = list(objs)
+        if self._owner is not None and any(obj.list_id is None for obj in objs):
+            inbox = self._lists().inbox().values_list("pk", flat=True).get()
+            for obj in objs:
+                if obj.list_id is None:
+                    obj.list_id = inbox
+        return super().bulk_create(objs, *args, **kwargs)
+
     def for_user(self, user) -> "TaskQuerySet":
         """The live tasks of ``user``: the one door to tasks."""
         return self._owned_by(user).filter(deleted_at__isnull=True)
@@ -152,16 +310,6 @@ class TaskQuerySet(models.QuerySet):
         Older ones are gone for good, whether or not ``purge_trash`` has run.
         """
         return self._owned_by(user).filter(deleted_at__gte=trash_cutoff())
-
-    def _owned_by(self, user) -> "TaskQuerySet":
-        if user is None or not user.is_authenticated:
-            raise UnscopedQueryError("Tasks can only be scoped to a signed-in user.")
-        # By id, so that tasks.list_page can scope a read to the user a
-        # session names before Django has loaded it (its id as a subquery).
-        scoped = self.filter(user_id=user.pk)
-        scoped._scoped = True
-        scoped._owner = user
-        return scoped
 
     # Filters.
 
@@ -270,7 +418,7 @@ class TaskQuerySet(models.QuerySet):
         clause is added here.
         """
         self._require_scope()
-        query = self.query.chain(UpdateQuery)
+        query = self._into_own_list(values).query.chain(UpdateQuery)
         query.add_update_values(_stamped(values))
         compiler = query.get_compiler(self.db)
         try:
@@ -368,22 +516,26 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(updated_at=version).trash_one(pk)
 
     def transfer_to(self, new_owner) -> int:
-        """Give these tasks to ``new_owner``; one UPDATE, so all or none."""
-        return self.update(user=new_owner)
+        """Give these tasks to ``new_owner``, into their Inbox; one UPDATE,
+        so all or none."""
+        from .models import TaskList
 
+        inbox = TaskList.unscoped.filter(user=new_owner, is_inbox=True)
+        return self.update(user=new_owner, list_id=Subquery(inbox.values("pk")))
 
-class TaskManager(models.Manager.from_queryset(TaskQuerySet)):
-    """``Task.objects``: every query must go through ``for_user()``.
-
-    ``user.tasks.all()`` raises too: Django builds related managers on the
-    default manager and filters them by the user, not through ``for_user()``.
-    """
-
-
-class UnscopedTaskManager(models.Manager.from_queryset(TaskQuerySet)):
-    """``Task.unscoped``: every user's tasks, for the admin and commands only."""
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        queryset._scoped = True
-        return queryset
+    def trash_list(self, list_id) -> list:
+        """Move every task of the list ``list_id`` to the trash and to the
+        Inbox, so the list can go; returns the tasks that were live (for the
+        message and its Undo). Tasks already in the trash stay there."""
+        now = timezone.now()
+        moved = self._owned_by(self._owner).filter(list_id=list_id)
+        rows = moved._update_returning(
+            {
+                "list_id": Subquery(self._lists().inbox().values("pk")),
+                "deleted_at": Coalesce(
+                    "deleted_at", Value(now, output_field=models.DateTimeField())
+                ),
+            },
+            ["title", "deleted_at"],
+        )
+        return [task for task in rows if task.deleted_at == now]

@@ -3,15 +3,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Func, Q
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Lower
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
-from .managers import TaskManager, UnscopedTaskManager
+from .managers import OwnedManager, TaskListQuerySet, TaskQuerySet, UnscopedManager
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
+LIST_NAME_MAX_LENGTH = 100
+INBOX = "Inbox"
 
 
 def validate_not_blank(value: str) -> None:
@@ -37,6 +39,65 @@ class TrimWhitespace(Func):
         )
 
 
+class TaskList(models.Model):
+    """A user's list of tasks. Every user has one Inbox, which cannot be
+    deleted (a signal makes it with the user: ``tasks.signals``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="task_lists",
+        verbose_name="owner",
+        # Indexed as the first column of the unique constraints below.
+        db_index=False,
+    )
+    name = models.CharField(
+        max_length=LIST_NAME_MAX_LENGTH,
+        validators=[validate_not_blank, ProhibitNullCharactersValidator()],
+    )
+    is_inbox = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OwnedManager.from_queryset(TaskListQuerySet)()
+    unscoped = UnscopedManager.from_queryset(TaskListQuerySet)()
+
+    class Meta:
+        verbose_name = "list"
+        ordering = ["-is_inbox", Lower("name"), "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "user",
+                Lower("name"),
+                name="tasklist_name_unique_per_user",
+                violation_error_message="You already have a list with this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_inbox=True),
+                name="tasklist_one_inbox_per_user",
+            ),
+            # What the tasks' (user, list) foreign key points at: a task and
+            # its list have the same owner (migration 0003).
+            models.UniqueConstraint(fields=["user", "id"], name="tasklist_user_id_key"),
+            models.CheckConstraint(
+                condition=GreaterThan(Length(TrimWhitespace("name")), 0),
+                name="tasklist_name_not_blank",
+                violation_error_code="blank",
+            ),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("name"), LIST_NAME_MAX_LENGTH),
+                name="tasklist_name_max_length",
+                violation_error_code="max_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('tasks:list')}?list={self.pk}"
+
+
 class Task(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -46,6 +107,11 @@ class Task(models.Model):
         # Indexed as the first column of both composite indexes below.
         db_index=False,
     )
+    # A task and its list have the same owner: the database checks the pair
+    # (migration 0003), and TaskQuerySet never tries another user's list.
+    # RESTRICT: a list goes only once its tasks have moved (trash_list());
+    # deleting a user deletes both.
+    list = models.ForeignKey(TaskList, on_delete=models.RESTRICT, related_name="tasks")
     title = models.CharField(
         max_length=TITLE_MAX_LENGTH,
         validators=[validate_not_blank, ProhibitNullCharactersValidator()],
@@ -71,8 +137,8 @@ class Task(models.Model):
 
     # The first manager is Django's default: generic code (get_object_or_404 on
     # the model, dumpdata, related managers) then fails closed, unscoped.
-    objects = TaskManager()
-    unscoped = UnscopedTaskManager()
+    objects = OwnedManager.from_queryset(TaskQuerySet)()
+    unscoped = UnscopedManager.from_queryset(TaskQuerySet)()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -45,7 +45,13 @@ def test_staff_edits_a_task_and_updated_at_moves(staff_client, task):
     before = task.updated_at
     response = staff_client.post(
         f"{CHANGELIST}{task.pk}/change/",
-        {"user": task.user_id, "title": "Edited", "description": "", "completed": "on"},
+        {
+            "user": task.user_id,
+            "list": task.list_id,
+            "title": "Edited",
+            "description": "",
+            "completed": "on",
+        },
     )
     assert response.status_code == 302
     task.refresh_from_db()

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tasks.list_page import _fetch_together as fetch_together
-from tasks.models import Task
+from tasks.models import Task, TaskList
 from tests.factories import make_tasks
 from tests.support.latency_proxy import Proxy
 
@@ -34,11 +34,15 @@ def hundred_thousand_tasks(db):
     users = get_user_model().objects.bulk_create(
         get_user_model()(username=f"user{n}", password=password) for n in range(USERS)
     )
-    # Seeding every user's rows at once is a job for the unscoped manager.
+    # Seeding every user's rows at once is a job for the unscoped managers
+    # (and bulk_create sends no signal, so no Inbox comes by itself).
+    inboxes = TaskList.unscoped.bulk_create(
+        TaskList(user=owner, name="Inbox", is_inbox=True) for owner in users
+    )
     Task.unscoped.bulk_create(
         (
-            Task(user=owner, title=f"Task {n}", completed=n % 3 == 0)
-            for owner in users
+            Task(user=owner, list=inbox, title=f"Task {n}", completed=n % 3 == 0)
+            for owner, inbox in zip(users, inboxes, strict=True)
             for n in range(TASKS_PER_USER)
         ),
         batch_size=10_000,
