@@ -17,6 +17,8 @@ from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from . import search
+
 
 def _count_of(queryset) -> Subquery:
     # COUNT as a plain function, not an aggregate, so no GROUP BY is added:
@@ -266,7 +268,8 @@ class TaskQuerySet(OwnedQuerySet):
         chosen, chosen_params = (
             lists.order_by().values(list_id=F("pk")).query.sql_with_params()
         )
-        sql = (
+        # Names quoted by the backend, values as parameters.
+        sql = (  # noqa: S608
             f"INSERT INTO {qn(opts.db_table)} "
             f"({', '.join(qn(field.column) for field in fields)}, {qn('list_id')}) "
             f"SELECT {', '.join(['%s'] * len(fields))}, {qn('chosen')}.{qn('list_id')} "
@@ -312,6 +315,13 @@ class TaskQuerySet(OwnedQuerySet):
         return self._owned_by(user).filter(deleted_at__gte=trash_cutoff())
 
     # Filters.
+
+    def in_list(self, list_id) -> "TaskQuerySet":
+        return self if list_id is None else self.filter(list_id=list_id)
+
+    def search(self, q: str | None) -> "TaskQuerySet":
+        """The tasks matching ``q``, best first (``tasks.search``)."""
+        return search.search(self, q)
 
     def active(self) -> "TaskQuerySet":
         return self.filter(completed=False)
