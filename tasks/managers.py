@@ -269,7 +269,7 @@ class TaskQuerySet(OwnedQuerySet):
             lists.order_by().values(list_id=F("pk")).query.sql_with_params()
         )
         # Names quoted by the backend, values as parameters.
-        sql = (  # noqa: S608
+        sql = (
             f"INSERT INTO {qn(opts.db_table)} "
             f"({', '.join(qn(field.column) for field in fields)}, {qn('list_id')}) "
             f"SELECT {', '.join(['%s'] * len(fields))}, {qn('chosen')}.{qn('list_id')} "
