@@ -270,7 +270,7 @@ class TaskQuerySet(OwnedQuerySet):
         )
         # Names quoted by the backend, values as parameters.
         sql = (
-            f"INSERT INTO {qn(opts.db_table)} "
+            f"INSERT INTO {qn(opts.db_table)} "  # noqa: S608
             f"({', '.join(qn(field.column) for field in fields)}, {qn('list_id')}) "
             f"SELECT {', '.join(['%s'] * len(fields))}, {qn('chosen')}.{qn('list_id')} "
             f"FROM ({chosen}) {qn('chosen')} "
