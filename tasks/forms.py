@@ -9,7 +9,10 @@ from datetime import UTC
 
 from django import forms
 
-from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from .models import DESCRIPTION_MAX_LENGTH, LIST_NAME_MAX_LENGTH, TITLE_MAX_LENGTH
+
+# The largest id a bigint can hold; larger numbers are no row's.
+MAX_ID = 2**63 - 1
 
 
 class TaskForm(forms.Form):
@@ -25,10 +28,17 @@ class TaskForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    # The list being viewed; none means the Inbox. The INSERT puts the task
+    # only into one of its owner's lists.
+    list = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
 
 
 class TaskEditForm(TaskForm):
     completed = forms.BooleanField(required=False, label="Done")
+    # Any id: the UPDATE moves the task only into one of its owner's lists.
+    list = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     # The updated_at the form was opened with: saving succeeds only if the
     # task still has it, so a change made meanwhile is never overwritten.
     version = forms.DateTimeField(widget=forms.HiddenInput)
@@ -44,6 +54,16 @@ class TaskEditForm(TaskForm):
                 self.fields["version"].error_messages["invalid"], code="invalid"
             ) from None
 
+    def __init__(self, *args, lists=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "list" in self.fields:
+            if lists is None:  # a POST: the database checks the id
+                self.fields["list"] = forms.IntegerField(
+                    required=False, min_value=1, max_value=MAX_ID
+                )
+            else:
+                self.fields["list"].choices = [(x.pk, x.name) for x in lists]
+
     @classmethod
     def for_task(cls, task, **kwargs) -> "TaskEditForm":
         return cls(
@@ -51,6 +71,7 @@ class TaskEditForm(TaskForm):
                 "title": task.title,
                 "description": task.description,
                 "completed": task.completed,
+                "list": task.list_id,
                 "version": task.updated_at.isoformat(),
             },
             **kwargs,
@@ -63,3 +84,12 @@ class TaskTitleForm(TaskEditForm):
 
     description = None
     completed = None
+    list = None
+
+
+class TaskListForm(forms.Form):
+    name = forms.CharField(
+        max_length=LIST_NAME_MAX_LENGTH,
+        error_messages={"required": "Give the list a name."},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -1,16 +1,17 @@
-"""The task list page in one round trip: its rows travel with the session's.
+"""The task list page in one round trip: its queries travel with the session's.
 
 A signed-in request learns who it is from its session row (one query, which
 brings the user along: ``accounts.auth``), and only then can it ask for that
 user's tasks: two round trips to Neon, one waiting for the other. The page's
 query need not wait, though: the database can find the user id from the
-session key itself. So the list page sends both queries together, in
+session key itself. So the list page sends its queries (the rows, and the
+navigation of lists with the counters) together with the session's, in
 psycopg's pipeline mode, and waits once.
 
 Django then checks the session exactly as on any other page (expiry, the
 backend, the auth hash), and the rows read ahead are used only if they belong
 to the user it authenticated; otherwise they are read again through
-``Task.objects.for_user(request.user)``. Where the database cannot pipeline
+``for_user(request.user)``. Where the database cannot pipeline
 (SQLite, which has no network anyway) the queries run one after the other.
 
 Everything the device needs is here: the decorator that lets the view be
@@ -18,21 +19,25 @@ reached before the session is loaded, the read, and the pipeline. Its gain,
 measured with ``bench/``, is in the README's design notes.
 """
 
+from dataclasses import dataclass
 from functools import wraps
+from itertools import chain
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Page
 from django.db import connections
 from django.db.models import Subquery
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
-from .models import Task
+from .managers import counts_of
+from .models import Task, TaskList
 
 # What a row shows, its version (``updated_at``, which the inline edit sends
 # back), and its owner, which is checked: descriptions (up to 2,000
 # characters each) would cross the network for nothing; a row learns whether
-# its task has one from a boolean annotation (``page_rows()``).
+# its task has one from a boolean annotation (``flagging_descriptions()``).
 ROW_FIELDS = ("title", "completed", "updated_at", "user")
 
 
@@ -64,28 +69,65 @@ def login_required_reading_ahead(view):
     return wrapped
 
 
-def task_page(request: HttpRequest, status: str, number: int, per_page: int):
-    """Page ``number`` of the user's tasks with ``status``, and the counters.
+@dataclass
+class TaskPage:
+    """What a task list page shows: a page of rows, the counters of the
+    filter it shows, and the navigation (the user's lists, with counts)."""
 
-    Returns ``(page, counts)``; only for views under
-    ``@login_required_reading_ahead``, which answers a request with no user.
+    page: Page
+    counts: dict[str, int]
+    lists: list
+
+
+def task_page(request: HttpRequest, where, per_page: int) -> TaskPage:
+    """The page of the user's tasks that ``where`` names (``status``,
+    ``list_id`` or None for all lists, ``q``, page ``number``), with the
+    counters and the navigation; a 404 for a list that is not the user's.
+
+    Only for views under ``@login_required_reading_ahead``, which answers a
+    request with no user.
     """
     session = request.session
     ahead = None
     if session.session_key is not None and hasattr(session, "load_from"):
-        rows = (
-            Task.objects.for_user(_SessionOwner(session))
-            .only(*ROW_FIELDS)
-            .page_rows(status, number, per_page)
+        rows, lists = _queries(_SessionOwner(session), where, per_page)
+        rows, session_rows, lists = _fetch_together(
+            rows, session.loading_query(), lists
         )
-        ahead, session_rows = _fetch_together(rows, session.loading_query())
         session.load_from(session_rows)
+        ahead = rows, lists
     if not request.user.is_authenticated:
         raise _NotSignedIn
-    tasks = Task.objects.for_user(request.user).only(*ROW_FIELDS)
-    if ahead is None or any(row.user_id != request.user.pk for row in ahead):
-        return tasks.page_with_counts(status, number, per_page)
-    return tasks.page_from(ahead, status, number, per_page)
+    user = request.user
+    if ahead is None or any(row.user_id != user.pk for row in chain(*ahead)):
+        return read_task_page(user, where, per_page)
+    return _assemble(user, *ahead, where, per_page)
+
+
+def read_task_page(user, where, per_page: int) -> TaskPage:
+    """``task_page()`` for a known user, the ordinary way (two queries)."""
+    rows, lists = _queries(user, where, per_page)
+    return _assemble(user, list(rows), list(lists), where, per_page)
+
+
+def _tasks(owner, where):
+    tasks = Task.objects.for_user(owner).in_list(where.list_id).search(where.q)
+    return tasks.only(*ROW_FIELDS)
+
+
+def _queries(owner, where, per_page: int):
+    tasks = _tasks(owner, where)
+    lists = TaskList.objects.for_user(owner).navigation(tasks)
+    return tasks.page_rows(where.status, where.number, per_page), lists
+
+
+def _assemble(user, rows, lists, where, per_page: int) -> TaskPage:
+    if where.list_id is not None and where.list_id not in {x.pk for x in lists}:
+        raise Http404("No such list.")
+    tasks = _tasks(user, where)
+    counts = counts_of(lists) or tasks.counts()  # a user with no Inbox yet
+    page = tasks.page_from(rows, counts, where.status, where.number, per_page)
+    return TaskPage(page, counts, lists)
 
 
 class _SessionOwner:

@@ -14,7 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connections, models, transaction
 from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.db.models.sql import UpdateQuery
+from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
 from . import search
@@ -204,13 +204,54 @@ class TaskListQuerySet(OwnedQuerySet):
             )
         )
 
+    def navigation(self, tasks) -> "TaskListQuerySet":
+        """The lists with their active counts, and on every row the counters
+        of ``tasks`` (the page's filter: ``counts_of()`` reads them), so a
+        page's navigation and counters come in one query.
+
+        The counters are scalar subqueries, which the database computes once.
+        """
+        everything = tasks.order_by()
+        return self.with_active_counts().annotate(
+            tasks_all=_count_of(everything),
+            tasks_active=_count_of(everything.active()),
+        )
+
+
+def counts_of(navigation) -> dict[str, int] | None:
+    """The counters that ride on the evaluated ``navigation()`` rows."""
+    if not navigation:
+        return None
+    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
+    return {"all": all_count, "active": active, "completed": all_count - active}
+
     def rename(self, pk, name: str) -> int:
         return self.filter(pk=pk).update(name=name)
 
-    def delete_list(self, pk) -> int:
-        """Delete a list that is not the Inbox; its tasks must be moved first
-        (``TaskQuerySet.trash_list()``), or the database refuses."""
-        return self.filter(pk=pk, is_inbox=False)._raw_delete(self.db)
+    def delete_list(self, pk):
+        """Delete a list that is not the Inbox, and return it (its name), or
+        None if there is no such list. Its tasks must have moved first
+        (``TaskQuerySet.trash_list()``), or the database refuses.
+
+        One ``DELETE ... RETURNING``, compiled by Django as ``_raw_delete()``
+        would run it: the list has no other dependents and no signals.
+        """
+        self._require_scope()
+        query = self.filter(pk=pk, is_inbox=False).query.clone()
+        query.__class__ = DeleteQuery
+        compiler = query.get_compiler(self.db)
+        sql, params = compiler.as_sql()
+        connection = compiler.connection
+        opts = self.model._meta
+        fields = [opts.pk, opts.get_field("name")]
+        returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"{sql} RETURNING {returning}", params)
+            row = cursor.fetchone()
+        return None if row is None else self.model(pk=row[0], name=row[1])
 
 
 class TaskQuerySet(OwnedQuerySet):
@@ -345,55 +386,28 @@ class TaskQuerySet(OwnedQuerySet):
         )
 
     def page_rows(self, status: str, number: int, per_page: int) -> "TaskQuerySet":
-        """Page ``number`` of the tasks with ``status``, counters riding along.
-
-        The counters ride along on every row as two scalar subqueries, which
-        the database computes once, so rows and counters come in one query.
-        """
-        everything = self.order_by()
-        return (
-            self.with_status(status)
-            .flagging_descriptions()
-            .annotate(
-                all_count=_count_of(everything),
-                active_count=_count_of(everything.active()),
-            )[(number - 1) * per_page : number * per_page]
-        )
+        """The rows of page ``number`` of the tasks with ``status``."""
+        rows = self.with_status(status).flagging_descriptions()
+        return rows[(number - 1) * per_page : number * per_page]
 
     def flagging_descriptions(self) -> "TaskQuerySet":
         """With ``has_description``: a row shows whether its task has one, and
         a boolean from the database keeps the descriptions themselves there."""
         return self.annotate(has_description=~Q(description=""))
 
-    def page_with_counts(self, status: str, number: int, per_page: int):
-        """Page ``number`` of the tasks with ``status``, and the counters.
+    def page_from(self, rows, counts: dict, status: str, number: int, per_page: int):
+        """Page ``number`` of these tasks with ``status``, from its evaluated
+        ``page_rows()`` and the ``counts`` of these tasks.
 
-        Returns ``(page, counts)`` from one query (``page_rows()``).
-        """
-        rows = list(self.page_rows(status, number, per_page))
-        return self.page_from(rows, status, number, per_page)
-
-    def page_from(self, rows, status: str, number: int, per_page: int):
-        """``(page, counts)`` from the evaluated ``page_rows()`` of this queryset.
-
-        Only a page without rows (no tasks, or a number past the end) asks
-        again, the ordinary way.
+        Only a number past the end asks again, for the last page.
         """
         paginator = Paginator(
             self.with_status(status).flagging_descriptions(), per_page
         )
-        if rows:
-            all_count, active = rows[0].all_count, rows[0].active_count
-            counts = {
-                "all": all_count,
-                "active": active,
-                "completed": all_count - active,
-            }
-            paginator.count = counts[status]
-            return Page(rows, number, paginator), counts
-        counts = self.counts()
         paginator.count = counts[status]
-        return paginator.get_page(number), counts
+        if rows or number == 1:
+            return Page(list(rows), number, paginator)
+        return paginator.get_page(number)
 
     # Domain verbs: each one SQL statement, race-free. update() stamps
     # updated_at, so every verb moves it without saying so.
@@ -486,9 +500,10 @@ class TaskQuerySet(OwnedQuerySet):
     def move_to_trash(self) -> list:
         return self._update_returning({"deleted_at": timezone.now()}, ["title"])
 
-    def restore(self) -> list:
-        """Bring these trashed tasks back; returns them (id and title)."""
-        return self._update_returning({"deleted_at": None}, ["title"])
+    def restore(self, **values) -> list:
+        """Bring these trashed tasks back (with ``values``, such as another
+        ``list_id``); returns them (id and title)."""
+        return self._update_returning({"deleted_at": None, **values}, ["title"])
 
     def delete_rows(self) -> int:
         """Delete these tasks for good with one DELETE statement; the count.
@@ -539,6 +554,7 @@ class TaskQuerySet(OwnedQuerySet):
         message and its Undo). Tasks already in the trash stay there."""
         now = timezone.now()
         moved = self._owned_by(self._owner).filter(list_id=list_id)
+        moved = moved.exclude(list__is_inbox=True)
         rows = moved._update_returning(
             {
                 "list_id": Subquery(self._lists().inbox().values("pk")),

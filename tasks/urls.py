@@ -17,3 +17,12 @@ urlpatterns = [
     path("<int:pk>/toggle/", views.task_toggle, name="toggle"),
     path("<int:pk>/delete/", views.task_delete, name="delete"),
 ]
+
+# Mounted at /lists/ (todoproject/urls.py).
+list_patterns = (
+    [
+        path("", views.lists, name="index"),
+        path("<int:pk>/delete/", views.list_delete, name="delete"),
+    ],
+    "lists",
+)

@@ -5,10 +5,12 @@ rule lives in one place. Writes are single statements whose row count says
 whether the task was the user's: 0 rows is a 404, and nothing changed.
 """
 
-from urllib.parse import quote, urlsplit
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,14 +27,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .forms import TaskEditForm, TaskForm, TaskTitleForm
-from .list_page import ROW_FIELDS, login_required_reading_ahead, task_page
-from .models import TITLE_MAX_LENGTH, Task
+from . import search
+from .forms import TaskEditForm, TaskForm, TaskListForm, TaskTitleForm
+from .list_page import login_required_reading_ahead, read_task_page, task_page
+from .managers import counts_of
+from .models import TITLE_MAX_LENGTH, Task, TaskList
 
 PAGE_SIZE = 50
 # The largest id a task can have (a bigint); larger ones are nobody's.
 MAX_ID = 2**63 - 1
 UNDO_TAG = "undo:"
+UNDO_LIST_TAG = "undo-list:"
 
 
 def pluralize_task(count: int) -> str:
@@ -44,6 +49,14 @@ STATUSES = ("all", "active", "completed")
 
 def _tasks(request: HttpRequest):
     return Task.objects.for_user(request.user)
+
+
+def _lists(request: HttpRequest) -> list:
+    return list(TaskList.objects.for_user(request.user))
+
+
+def _ids(lists) -> set[int]:
+    return {task_list.pk for task_list in lists}
 
 
 def _next_url(request: HttpRequest, default: str = "tasks:list") -> str:
@@ -88,21 +101,61 @@ def _status(value) -> str:
     return value if value in STATUSES else "all"
 
 
+def list_id(value) -> int | None:
+    """The ``list`` of a query string: None for all lists; a 404 for what
+    cannot be a list id."""
+    if value in (None, ""):
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        raise Http404("No such list.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which tasks a list page shows: its query string, parsed."""
+
+    status: str = "all"
+    list_id: int | None = None
+    q: str = ""
+    number: int = 1
+
+    @classmethod
+    def of(cls, query: QueryDict) -> "Where":
+        return cls(
+            status=_status(query.get("status")),
+            list_id=list_id(query.get("list")),
+            q=" ".join(search.words_of(query.get("q"))),
+            number=page_number(query.get("page")),
+        )
+
+    def query(self, **changes) -> str:
+        """The query string of this page with ``changes``; page 1 and empty
+        values are left out."""
+        values = {
+            "list": self.list_id,
+            "q": self.q,
+            "status": self.status,
+            **changes,
+        }
+        return urlencode({key: value for key, value in values.items() if value})
+
+
 @require_GET
 @login_required_reading_ahead
 def task_list(request: HttpRequest) -> HttpResponse:
-    status = _status(request.GET.get("status"))
-    number = page_number(request.GET.get("page"))
-    page, counts = task_page(request, status, number, PAGE_SIZE)
-    shared = _shared(request, request.get_full_path(), status)
+    where = Where.of(request.GET)
+    view = task_page(request, where, PAGE_SIZE)
+    shared = _shared(request, request.get_full_path(), where)
     return render(
         request,
         "tasks/task_list.html",
         {
-            "page": page,
-            "rows": _rows(page.object_list, shared),
-            "counts": counts,
+            "page": view.page,
+            "rows": _rows(view.page.object_list, shared),
+            "counts": view.counts,
             "form": TaskForm(),
+            **_navigation(view.lists, where),
             **shared,
         },
     )
@@ -126,18 +179,27 @@ def _in_place(request: HttpRequest) -> bool:
     )
 
 
-def _list_at(request: HttpRequest) -> tuple[str, str, int]:
-    """The list page the form was sent from (its ``next``): path, filter, page."""
+def _list_at(request: HttpRequest) -> tuple[str, Where]:
+    """The list page the form was sent from (its ``next``), and what it shows."""
     here = _next_url(request, default=reverse("tasks:list"))
-    query = QueryDict(urlsplit(here).query)
-    return here, _status(query.get("status")), page_number(query.get("page"))
+    try:
+        return here, Where.of(QueryDict(urlsplit(here).query))
+    except Http404:
+        return reverse("tasks:list"), Where()
 
 
-def _shared(request: HttpRequest, here: str, status: str) -> dict:
+def _shared(request: HttpRequest, here: str, where: Where) -> dict:
     """What the list page, its rows and its fragments all use."""
     return {
-        "status": status,
+        "where": where,
+        "status": where.status,
         "statuses": STATUSES,
+        "words": search.words_of(where.q),
+        "highlight": search.highlight,
+        # Query strings for the page's links, each keeping the rest.
+        "keep_filter": _and(where.query(status=None)),
+        "keep": _and(where.query()),
+        "unsearched": where.query(q=None),
         "here": escape(here),
         "here_encoded": quote(here, safe="/"),
         # Under the context processor's name, so the page's {% csrf_token %}
@@ -152,6 +214,19 @@ def _shared(request: HttpRequest, here: str, status: str) -> dict:
         "row": "",
         "new_row": "",
         "replace_list": False,
+    }
+
+
+def _and(query: str) -> str:
+    return f"{query}&" if query else ""
+
+
+def _navigation(lists, where: Where) -> dict:
+    """The lists menu: the lists, the one shown, the active tasks in all."""
+    return {
+        "lists": lists,
+        "current_list": next((x for x in lists if x.pk == where.list_id), None),
+        "active_total": sum(task_list.active_count for task_list in lists),
     }
 
 
@@ -173,8 +248,11 @@ def _row(task: Task, shared: dict, editing: dict | None = None) -> str:
     return _rows([task], shared, editing)
 
 
-def _shows(status: str, task: Task) -> bool:
-    return status == "all" or (status == "completed") == task.completed
+def _shows(where: Where, task: Task) -> bool:
+    """Whether ``task`` belongs on the page ``where`` (its status and list)."""
+    return (
+        where.status == "all" or (where.status == "completed") == task.completed
+    ) and where.list_id in (None, task.list_id)
 
 
 def _done(request: HttpRequest, **changed) -> HttpResponse:
@@ -203,19 +281,24 @@ def _changes(
     top of the first page, the counter and the footer (one more query, unless
     ``recount`` is off), and the messages, which name the task.
     """
-    here, status_filter, number = _list_at(request)
-    shared = _shared(request, here, status_filter)
+    here, where = _list_at(request)
+    shared = _shared(request, here, where)
     context = {**shared, "main": main, "form": TaskForm()}
+    page = counts = lists = None
     if whole_list:
-        tasks = _tasks(request).only(*ROW_FIELDS)
-        page, counts = tasks.page_with_counts(status_filter, number, PAGE_SIZE)
+        view = read_task_page(request.user, where, PAGE_SIZE)
+        page, counts, lists = view.page, view.counts, view.lists
         context["rows"] = _rows(page.object_list, shared)
     elif recount:
-        counts = _tasks(request).counts()
+        tasks = _tasks(request).in_list(where.list_id).search(where.q)
+        lists = list(TaskList.objects.for_user(request.user).navigation(tasks))
+        counts = counts_of(lists) or tasks.counts()
+        shown = counts[where.status]
         # Pagination needs only the count: no rows are read for it.
-        page = Paginator(range(counts[status_filter]), PAGE_SIZE).get_page(number)
-        shown = counts[status_filter]
-        if added is not None and page.number == 1 and _shows(status_filter, added):
+        page = Paginator(range(shown), PAGE_SIZE).get_page(where.number)
+        # A search's page shows a new task once it is loaded again.
+        first = page.number == 1 and not where.q
+        if added is not None and first and _shows(where, added):
             if shown == 1:  # the list said it was empty
                 context["replace_list"] = True
                 context["rows"] = _row(added, shared)
@@ -224,11 +307,9 @@ def _changes(
         elif shown == 0:  # the last row left: the list says it is empty
             context["replace_list"] = True
             context["rows"] = _rows([], shared)
-    else:
-        page = counts = None
-    if task is not None and (editing or _shows(status_filter, task)):
+    if task is not None and (editing or _shows(where, task)):
         context["row"] = _row(task, shared, editing)
-    context.update(page=page, counts=counts)
+    context.update(page=page, counts=counts, **_navigation(lists or [], where))
     return render(request, "tasks/task_list.html#changes", context, status=status)
 
 
@@ -249,15 +330,20 @@ def _gone(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def task_create(request: HttpRequest) -> HttpResponse:
-    form = TaskForm(request.POST or None)
+    form = TaskForm(request.POST or None, initial={"list": request.GET.get("list")})
     if request.method == "POST" and form.is_valid():
-        task = _tasks(request).create(**form.cleaned_data)
+        values = dict(form.cleaned_data)
+        list_id = values.pop("list")
+        try:
+            task = _tasks(request).create(**values, list_id=list_id)
+        except TaskList.DoesNotExist:
+            raise Http404("No such list.") from None
         messages.success(request, f"Added “{task.title}”.")
         return _done(request, main="add_form", added=task)
     if request.method == "POST" and _in_place(request):
         # The list's add form again, with the errors and the text as typed.
-        here, status, _ = _list_at(request)
-        context = {**_shared(request, here, status), "form": form}
+        here, where = _list_at(request)
+        context = {**_shared(request, here, where), "form": form}
         return render(request, "tasks/task_list.html#add_form", context)
     return render(
         request, "tasks/task_form.html", {"form": form, "next": _next(request)}
@@ -277,7 +363,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def task_update(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         task = get_object_or_404(_tasks(request), pk=pk)
-        form = TaskEditForm.for_task(task)
+        form = TaskEditForm.for_task(task, lists=_lists(request))
         return render(
             request,
             "tasks/task_form.html",
@@ -295,22 +381,30 @@ def task_update(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         values = dict(form.cleaned_data)
         version = values.pop("version")
+        list_id = values.pop("list")
+        if list_id is not None:
+            values["list_id"] = list_id
         if _tasks(request).update_fields_if_unchanged(pk, version, **values):
             messages.success(request, f"Saved “{values['title']}”.")
             return redirect(_next_url(request))
     task = get_object_or_404(_tasks(request), pk=pk)
+    lists = _lists(request)
+    if form.is_valid() and form.cleaned_data["list"] not in (None, *_ids(lists)):
+        raise Http404("No such list.")  # not the user's: nothing was saved
     conflict = form.is_valid()  # valid, yet not saved: someone changed it first
     if conflict:
         # Keep what the user typed, but let the next save go through on purpose.
         data = request.POST.copy()
         data["version"] = task.updated_at.isoformat()
-        form = TaskEditForm(data)
+        form = TaskEditForm(data, lists=lists)
         form.add_error(
             None,
             "This task was changed somewhere else after you opened it, and "
             "nothing was overwritten. The saved version is shown above: save "
             "again to replace it with your changes, or discard them.",
         )
+    else:
+        form = TaskEditForm(request.POST, lists=lists)
     return render(
         request,
         "tasks/task_form.html",
@@ -405,12 +499,32 @@ def task_clear_completed(request: HttpRequest) -> HttpResponse:
 def task_restore(request: HttpRequest) -> HttpResponse:
     ids = [pk for pk in request.POST.getlist("ids") if pk.isascii() and pk.isdigit()]
     ids = [int(pk) for pk in ids if int(pk) <= MAX_ID]
-    restored = Task.objects.trash_for(request.user).filter(pk__in=ids).restore()
+    trashed = Task.objects.trash_for(request.user).filter(pk__in=ids)
+    if name := request.POST.get("list_name"):
+        # Undoing a list's deletion: the tasks go back into a list of that
+        # name (made again, unless the user already has one).
+        list_id = _list_named(request, name)
+        restored = trashed.restore(list_id=list_id) if list_id else []
+    else:
+        restored = trashed.restore()
     if restored:
         messages.success(request, f"Restored {names(restored)}.")
     else:
         messages.info(request, "Nothing to restore: those tasks are not in the trash.")
     return _done(request, main="task_items", whole_list=True)
+
+
+def _list_named(request: HttpRequest, name: str) -> int | None:
+    form = TaskListForm({"name": name})
+    if not form.is_valid():
+        return None
+    lists = TaskList.objects.for_user(request.user)
+    try:
+        with transaction.atomic():
+            return lists.create(name=form.cleaned_data["name"]).pk
+    except IntegrityError:
+        found = lists.filter(name__iexact=form.cleaned_data["name"])
+        return found.values_list("pk", flat=True).first()
 
 
 @require_GET
@@ -448,7 +562,85 @@ def _say_trashed(request: HttpRequest, trashed) -> None:
     # The ids ride in the message's tags, which the messages template turns
     # into an Undo button (a POST to tasks:restore).
     messages.success(
-        request,
-        f"Moved {names(trashed)} to the trash.",
-        extra_tags=UNDO_TAG + ",".join(str(task.pk) for task in trashed),
+        request, f"Moved {names(trashed)} to the trash.", extra_tags=_undo_tags(trashed)
     )
+
+
+def _undo_tags(trashed, list_name: str | None = None) -> str:
+    """The message tags of an Undo: the tasks' ids, and the name of the list
+    they were in when it was deleted too (quoted: tags are split on spaces)."""
+    tags = UNDO_TAG + ",".join(str(task.pk) for task in trashed)
+    if list_name is not None:
+        tags += f" {UNDO_LIST_TAG}{quote(list_name, safe='')}"
+    return tags
+
+
+# --- Lists ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def lists(request: HttpRequest) -> HttpResponse:
+    """The user's lists: create one (POST ``name``), or rename one (POST
+    ``list`` and ``name``)."""
+    mine = TaskList.objects.for_user(request.user)
+    renaming = list_id(request.POST.get("list")) if request.method == "POST" else None
+    form = TaskListForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            with transaction.atomic():
+                if renaming is None:
+                    task_list = mine.create(name=name)
+                    messages.success(request, f"Created the list “{name}”.")
+                elif mine.rename(renaming, name):
+                    messages.success(request, f"Renamed the list to “{name}”.")
+                else:
+                    raise Http404("No such list.")
+        except IntegrityError:
+            form.add_error("name", "You already have a list with this name.")
+        else:
+            if renaming is None:
+                return redirect(task_list.get_absolute_url())
+            return redirect(_next_url(request, default="lists:index"))
+    return render(
+        request,
+        "tasks/lists.html",
+        {
+            "lists": mine.with_active_counts(),
+            # The form with errors is shown where it was sent from: the new
+            # list's field, or the renamed list's row.
+            "form": form if renaming is None else TaskListForm(),
+            "rename_form": form if renaming is not None else None,
+            "renaming": renaming,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm; POST moves the list's tasks to the trash, with an
+    Undo that brings them back into a list of the same name, and deletes it.
+    The Inbox stays."""
+    if request.method == "GET":
+        task_list = get_object_or_404(
+            TaskList.objects.for_user(request.user).with_active_counts(), pk=pk
+        )
+        return render(request, "tasks/list_confirm_delete.html", {"list": task_list})
+    # One transaction: the tasks move only if the list goes.
+    with transaction.atomic():
+        trashed = _tasks(request).trash_list(pk)
+        deleted = TaskList.objects.for_user(request.user).delete_list(pk)
+        if deleted is None:
+            raise Http404("No such list, or the Inbox.")
+    text = f"Deleted the list “{deleted.name}”"
+    if trashed:
+        count = len(trashed)
+        messages.success(
+            request,
+            f"{text} and moved its {count} {pluralize_task(count)} to the trash.",
+            extra_tags=_undo_tags(trashed, deleted.name),
+        )
+    else:
+        messages.success(request, f"{text}.")
+    return redirect("tasks:list")

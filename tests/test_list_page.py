@@ -89,9 +89,10 @@ def test_the_list_page_reads_its_own_users_rows_and_counters(
 ):
     make_tasks(user, 3, completed=True)
     make_tasks(other_user, 2)
-    # The session with its user, and the page with its counters.
-    with django_assert_max_num_queries(2):
+    # The session with its user, the page, the lists with the counters.
+    with django_assert_max_num_queries(3):
         response = alice_client.get("/tasks/")
     page = response.context["page"]
     assert {task.user_id for task in page.object_list} == {user.pk}
     assert response.context["counts"] == {"all": 3, "active": 0, "completed": 3}
+    assert {x.user_id for x in response.context["lists"]} == {user.pk}

@@ -4,9 +4,10 @@ import pytest
 from django.db import connection
 from django.db.models.signals import post_delete, pre_delete
 
+from tasks.list_page import read_task_page
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
-from tasks.views import page_number
+from tasks.views import Where, page_number
 from tests.factories import in_threads, make_tasks
 
 pytestmark = pytest.mark.django_db
@@ -133,7 +134,7 @@ def test_active_and_completed_filters(user):
 
 
 @pytest.mark.parametrize("status", ["all", "active", "completed"])
-def test_page_with_counts_pages_and_counts_in_one_query(
+def test_a_page_comes_in_one_query_and_its_counters_with_the_lists_in_another(
     user, other_user, status, django_assert_num_queries
 ):
     make_tasks(user, 70)
@@ -141,21 +142,21 @@ def test_page_with_counts_pages_and_counts_in_one_query(
     make_tasks(other_user, 5)
     expected = {"all": 130, "active": 70, "completed": 60}
     tasks = Task.objects.for_user(user)
-    with django_assert_num_queries(1):
-        page, counts = tasks.page_with_counts(status, 2, 50)
-    assert counts == expected
-    assert page.number == 2
-    assert page.paginator.count == expected[status]
-    assert list(page.object_list) == list(tasks.with_status(status)[50:100])
+    with django_assert_num_queries(2):
+        view = read_task_page(user, Where(status=status, number=2), 50)
+    assert view.counts == expected
+    assert [(x.name, x.active_count) for x in view.lists] == [("Inbox", 70)]
+    assert view.page.number == 2
+    assert view.page.paginator.count == expected[status]
+    assert list(view.page.object_list) == list(tasks.with_status(status)[50:100])
 
 
 @pytest.mark.parametrize("number", [None, "", "x", "-3", "0", "9" * 30])
-def test_page_with_counts_takes_any_page_number_the_view_parses(user, number):
+def test_a_page_takes_any_page_number_the_view_parses(user, number):
     make_tasks(user, 3)
-    tasks = Task.objects.for_user(user)
-    page, counts = tasks.page_with_counts("all", page_number(number), 50)
-    assert counts["all"] == 3
-    assert len(page.object_list) == 3
+    view = read_task_page(user, Where(number=page_number(number)), 50)
+    assert view.counts["all"] == 3
+    assert len(view.page.object_list) == 3
 
 
 def test_counts_is_one_query(user, django_assert_num_queries):

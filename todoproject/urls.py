@@ -3,11 +3,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from tasks.api import api
+from tasks.urls import list_patterns
 from todoproject import views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tasks:list"), name="home"),
     path("tasks/", include("tasks.urls")),
+    path("lists/", include(list_patterns)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -1,8 +1,10 @@
+from urllib.parse import unquote
+
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tasks.views import UNDO_TAG
+from tasks.views import UNDO_LIST_TAG, UNDO_TAG
 
 register = template.Library()
 
@@ -14,6 +16,15 @@ def undo_ids(message) -> list[str]:
         if tag.startswith(UNDO_TAG):
             return [pk for pk in tag.removeprefix(UNDO_TAG).split(",") if pk]
     return []
+
+
+@register.filter
+def undo_list_name(message) -> str:
+    """The name of the deleted list that an Undo makes again, if any."""
+    for tag in message.extra_tags.split():
+        if tag.startswith(UNDO_LIST_TAG):
+            return unquote(tag.removeprefix(UNDO_LIST_TAG))
+    return ""
 
 
 # The Undo form in base.html's messages. Read with context.get(): a variable
