@@ -13,7 +13,8 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import connections, models, transaction
 from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
@@ -217,16 +218,39 @@ class TaskListQuerySet(OwnedQuerySet):
             tasks_active=_count_of(everything.active()),
         )
 
+    def create_unless_taken(self, name: str):
+        """A new list named ``name``, or None if the owner has one of that
+        name (ignoring case) already.
 
-def counts_of(navigation) -> dict[str, int] | None:
-    """The counters that ride on the evaluated ``navigation()`` rows."""
-    if not navigation:
-        return None
-    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
-    return {"all": all_count, "active": active, "completed": all_count - active}
+        One ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite: ``INSERT OR
+        IGNORE``): the unique constraint decides, so two requests racing
+        cannot make two, and no error has to be caught.
+        """
+        self._require_scope()
+        task_list = self.model(user=self._owner, name=name)
+        opts = self.model._meta
+        fields = [field for field in opts.local_concrete_fields if field != opts.pk]
+        rows = self._insert(
+            [task_list],
+            fields,
+            returning_fields=[opts.pk],
+            on_conflict=OnConflict.IGNORE,
+            using=self.db,
+        )
+        if not rows or rows[0] is None:  # the name was taken
+            return None
+        task_list.pk = rows[0][0]
+        task_list._state.adding = False
+        task_list._state.db = self.db
+        return task_list
 
     def rename(self, pk, name: str) -> int:
-        return self.filter(pk=pk).update(name=name)
+        """Rename the list ``pk`` unless another of the owner's lists has
+        that name (ignoring case): 1, or 0 if taken or not found."""
+        taken = self.alias(folded=Lower("name")).filter(folded=Lower(Value(name)))
+        return (
+            self.filter(pk=pk).exclude(Exists(taken.exclude(pk=pk))).update(name=name)
+        )
 
     def delete_list(self, pk):
         """Delete a list that is not the Inbox, and return it (its name), or
@@ -254,6 +278,14 @@ def counts_of(navigation) -> dict[str, int] | None:
         return None if row is None else self.model(pk=row[0], name=row[1])
 
 
+def counts_of(navigation) -> dict[str, int] | None:
+    """The counters that ride on the evaluated ``navigation()`` rows."""
+    if not navigation:
+        return None
+    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
+    return {"all": all_count, "active": active, "completed": all_count - active}
+
+
 class TaskQuerySet(OwnedQuerySet):
     def update(self, **kwargs):
         return super(TaskQuerySet, self._into_own_list(kwargs)).update(
@@ -270,8 +302,8 @@ class TaskQuerySet(OwnedQuerySet):
         list_id = values.get("list_id")
         if list_id is None or hasattr(list_id, "resolve_expression"):
             return self
-        if self._owner is None:
-            raise UnscopedQueryError("Moving tasks needs a for_user() queryset.")
+        if self._owner is None:  # the admin's: the database checks the owner
+            return self
         return self.filter(Exists(self._lists().filter(pk=list_id)))
 
     def _lists(self):
@@ -445,6 +477,7 @@ class TaskQuerySet(OwnedQuerySet):
         query = self._into_own_list(values).query.chain(UpdateQuery)
         query.add_update_values(_stamped(values))
         compiler = query.get_compiler(self.db)
+        compiler.pre_sql_setup()  # as execute_sql() does: joins become a subquery
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:  # an id outside the column's range matches nothing
@@ -553,8 +586,10 @@ class TaskQuerySet(OwnedQuerySet):
         Inbox, so the list can go; returns the tasks that were live (for the
         message and its Undo). Tasks already in the trash stay there."""
         now = timezone.now()
-        moved = self._owned_by(self._owner).filter(list_id=list_id)
-        moved = moved.exclude(list__is_inbox=True)
+        # Live and trashed tasks alike: none may keep pointing at the list.
+        everything = self.model.objects.all()._owned_by(self._owner)
+        moved = everything.filter(list_id=list_id)
+        moved = moved.exclude(list_id=Subquery(self._lists().inbox().values("pk")))
         rows = moved._update_returning(
             {
                 "list_id": Subquery(self._lists().inbox().values("pk")),

@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.http import (
     Http404,
     HttpRequest,
@@ -519,12 +521,12 @@ def _list_named(request: HttpRequest, name: str) -> int | None:
     if not form.is_valid():
         return None
     lists = TaskList.objects.for_user(request.user)
-    try:
-        with transaction.atomic():
-            return lists.create(name=form.cleaned_data["name"]).pk
-    except IntegrityError:
-        found = lists.filter(name__iexact=form.cleaned_data["name"])
-        return found.values_list("pk", flat=True).first()
+    name = form.cleaned_data["name"]
+    created = lists.create_unless_taken(name)
+    if created is not None:
+        return created.pk
+    taken = lists.alias(folded=Lower("name")).filter(folded=Lower(Value(name)))
+    return taken.values_list("pk", flat=True).first()
 
 
 @require_GET
@@ -587,21 +589,17 @@ def lists(request: HttpRequest) -> HttpResponse:
     form = TaskListForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         name = form.cleaned_data["name"]
-        try:
-            with transaction.atomic():
-                if renaming is None:
-                    task_list = mine.create(name=name)
-                    messages.success(request, f"Created the list “{name}”.")
-                elif mine.rename(renaming, name):
-                    messages.success(request, f"Renamed the list to “{name}”.")
-                else:
-                    raise Http404("No such list.")
-        except IntegrityError:
-            form.add_error("name", "You already have a list with this name.")
-        else:
-            if renaming is None:
+        if renaming is None:
+            task_list = mine.create_unless_taken(name)
+            if task_list is not None:
+                messages.success(request, f"Created the list “{name}”.")
                 return redirect(task_list.get_absolute_url())
+        elif mine.rename(renaming, name):
+            messages.success(request, f"Renamed the list to “{name}”.")
             return redirect(_next_url(request, default="lists:index"))
+        elif not mine.filter(pk=renaming).exists():
+            raise Http404("No such list.")
+        form.add_error("name", "You already have a list with this name.")
     return render(
         request,
         "tasks/lists.html",
@@ -627,12 +625,19 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
             TaskList.objects.for_user(request.user).with_active_counts(), pk=pk
         )
         return render(request, "tasks/list_confirm_delete.html", {"list": task_list})
-    # One transaction: the tasks move only if the list goes.
-    with transaction.atomic():
-        trashed = _tasks(request).trash_list(pk)
-        deleted = TaskList.objects.for_user(request.user).delete_list(pk)
-        if deleted is None:
-            raise Http404("No such list, or the Inbox.")
+    # One transaction: the tasks move only if the list goes. (A task added
+    # to the list between the two statements makes the DELETE fail.)
+    try:
+        with transaction.atomic():
+            trashed = _tasks(request).trash_list(pk)
+            deleted = TaskList.objects.for_user(request.user).delete_list(pk)
+    except IntegrityError:
+        messages.error(
+            request, "A task was just added to that list, so nothing was deleted."
+        )
+        return redirect("lists:index")
+    if deleted is None:  # nothing moved either: the same rows matched none
+        raise Http404("No such list, or the Inbox.")
     text = f"Deleted the list “{deleted.name}”"
     if trashed:
         count = len(trashed)
