@@ -217,14 +217,6 @@ class TaskListQuerySet(OwnedQuerySet):
             tasks_active=_count_of(everything.active()),
         )
 
-
-def counts_of(navigation) -> dict[str, int] | None:
-    """The counters that ride on the evaluated ``navigation()`` rows."""
-    if not navigation:
-        return None
-    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
-    return {"all": all_count, "active": active, "completed": all_count - active}
-
     def rename(self, pk, name: str) -> int:
         return self.filter(pk=pk).update(name=name)
 
@@ -252,6 +244,65 @@ def counts_of(navigation) -> dict[str, int] | None:
             cursor.execute(f"{sql} RETURNING {returning}", params)
             row = cursor.fetchone()
         return None if row is None else self.model(pk=row[0], name=row[1])
+
+    def rename_returning(self, pk, name: str):
+        """Rename a list; the list as saved, with ``active_count``, or None
+        if not found.
+
+        One ``UPDATE ... RETURNING`` (as ``TaskQuerySet.update_returning()``):
+        the API answers a rename with the list, and reading it back would
+        cost a second round trip. A duplicate name raises IntegrityError.
+        """
+        from .models import Task
+
+        self._require_scope()
+        if self._owner is None:
+            raise UnscopedQueryError("rename_returning() needs a for_user() queryset.")
+        query = self.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_values({"name": name})
+        compiler = query.get_compiler(self.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an id outside the column's range matches nothing
+            return None
+        # with_active_counts()'s number, as a scalar subquery on the row.
+        tasks = Task.objects.for_user(self._owner).active().order_by()
+        counted = self.annotate(
+            active_count=_count_of(tasks.filter(list=models.OuterRef("pk")))
+        ).query
+        count_sql, count_params = counted.get_compiler(self.db).compile(
+            counted.annotations["active_count"]
+        )
+        opts = self.model._meta
+        fields = opts.concrete_fields
+        connection = compiler.connection
+        returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"{sql} RETURNING {returning}, {count_sql}", (*params, *count_params)
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = [field.get_col(opts.db_table) for field in fields]
+        converters = compiler.get_converters(columns)
+        [*values, active_count] = next(compiler.apply_converters([row], converters))
+        task_list = self.model.from_db(
+            self.db, [field.attname for field in fields], values
+        )
+        task_list.active_count = active_count
+        return task_list
+
+
+def counts_of(navigation) -> dict[str, int] | None:
+    """The counters that ride on the evaluated ``navigation()`` rows."""
+    if not navigation:
+        return None
+    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
+    return {"all": all_count, "active": active, "completed": all_count - active}
 
 
 class TaskQuerySet(OwnedQuerySet):
@@ -551,9 +602,13 @@ class TaskQuerySet(OwnedQuerySet):
     def trash_list(self, list_id) -> list:
         """Move every task of the list ``list_id`` to the trash and to the
         Inbox, so the list can go; returns the tasks that were live (for the
-        message and its Undo). Tasks already in the trash stay there."""
+        message and its Undo). Tasks already in the trash stay there. The
+        Inbox's own tasks are never moved: the Inbox cannot go."""
         now = timezone.now()
-        moved = self._owned_by(self._owner).filter(list_id=list_id)
+        # From all the owner's rows: for_user() leaves out the trash, whose
+        # tasks must leave the list as well, or the list cannot go.
+        moved = self.model.objects.all()._owned_by(self._owner)
+        moved = moved.filter(list_id=list_id)
         moved = moved.exclude(list__is_inbox=True)
         rows = moved._update_returning(
             {
