@@ -197,13 +197,14 @@ class TaskListQuerySet(OwnedQuerySet):
         return self.filter(is_inbox=True)
 
     def with_active_counts(self) -> "TaskListQuerySet":
-        """Each list with ``active_count``, its live tasks not yet done."""
+        """Each list with ``active_count``, its live tasks not yet done, in
+        the lists' order (which Django leaves out of a query with GROUP BY)."""
         return self.annotate(
             active_count=Count(
                 "tasks",
                 filter=Q(tasks__completed=False, tasks__deleted_at__isnull=True),
             )
-        )
+        ).order_by(*self.model._meta.ordering)
 
     def navigation(self, tasks) -> "TaskListQuerySet":
         """The lists with their active counts, and on every row the counters
@@ -276,6 +277,57 @@ class TaskListQuerySet(OwnedQuerySet):
             cursor.execute(f"{sql} RETURNING {returning}", params)
             row = cursor.fetchone()
         return None if row is None else self.model(pk=row[0], name=row[1])
+
+    def rename_returning(self, pk, name: str):
+        """Rename a list; the list as saved, with ``active_count``, or None
+        if not found.
+
+        One ``UPDATE ... RETURNING`` (as ``TaskQuerySet.update_returning()``):
+        the API answers a rename with the list, and reading it back would
+        cost a second round trip. A duplicate name raises IntegrityError.
+        """
+        from .models import Task
+
+        self._require_scope()
+        if self._owner is None:
+            raise UnscopedQueryError("rename_returning() needs a for_user() queryset.")
+        query = self.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_values({"name": name})
+        compiler = query.get_compiler(self.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an id outside the column's range matches nothing
+            return None
+        # with_active_counts()'s number, as a scalar subquery on the row.
+        tasks = Task.objects.for_user(self._owner).active().order_by()
+        counted = self.annotate(
+            active_count=_count_of(tasks.filter(list=models.OuterRef("pk")))
+        ).query
+        count_sql, count_params = counted.get_compiler(self.db).compile(
+            counted.annotations["active_count"]
+        )
+        opts = self.model._meta
+        fields = opts.concrete_fields
+        connection = compiler.connection
+        returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"{sql} RETURNING {returning}, {count_sql}", (*params, *count_params)
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = [field.get_col(opts.db_table) for field in fields]
+        converters = compiler.get_converters(columns)
+        [*values, active_count] = next(compiler.apply_converters([row], converters))
+        task_list = self.model.from_db(
+            self.db, [field.attname for field in fields], values
+        )
+        task_list.active_count = active_count
+        return task_list
 
 
 def counts_of(navigation) -> dict[str, int] | None:
@@ -584,7 +636,8 @@ class TaskQuerySet(OwnedQuerySet):
     def trash_list(self, list_id) -> list:
         """Move every task of the list ``list_id`` to the trash and to the
         Inbox, so the list can go; returns the tasks that were live (for the
-        message and its Undo). Tasks already in the trash stay there."""
+        message and its Undo). Tasks already in the trash stay there. The
+        Inbox's own tasks are never moved: the Inbox cannot go."""
         now = timezone.now()
         # Live and trashed tasks alike: none may keep pointing at the list.
         everything = self.model.objects.all()._owned_by(self._owner)

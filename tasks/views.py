@@ -620,6 +620,8 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks to confirm; POST moves the list's tasks to the trash, with an
     Undo that brings them back into a list of the same name, and deletes it.
     The Inbox stays."""
+    if pk > MAX_ID:
+        raise Http404("No such list.")
     if request.method == "GET":
         task_list = get_object_or_404(
             TaskList.objects.for_user(request.user).with_active_counts(), pk=pk
