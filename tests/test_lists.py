@@ -350,3 +350,13 @@ def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, ta
     assert "alice" in body and "Inbox" in body
     row = next(x for x in response.context["cl"].result_list if x.user == user)
     assert (row.task_count, row.active_count) == (1, 1)
+
+
+def test_the_menu_lists_the_inbox_first_then_by_name_ignoring_case(
+    alice_client, user
+):
+    for name in ["zebra", "Apples", "mangoes"]:
+        lists_of(user).create(name=name)
+    response = alice_client.get("/tasks/")
+    names = [x.name for x in response.context["lists"]]
+    assert names == ["Inbox", "Apples", "mangoes", "zebra"]
