@@ -352,11 +352,28 @@ def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, ta
     assert (row.task_count, row.active_count) == (1, 1)
 
 
-def test_the_menu_lists_the_inbox_first_then_by_name_ignoring_case(
-    alice_client, user
-):
+def test_the_menu_lists_the_inbox_first_then_by_name_ignoring_case(alice_client, user):
     for name in ["zebra", "Apples", "mangoes"]:
         lists_of(user).create(name=name)
     response = alice_client.get("/tasks/")
     names = [x.name for x in response.context["lists"]]
     assert names == ["Inbox", "Apples", "mangoes", "zebra"]
+
+
+def test_an_in_place_toggle_updates_the_menus_counts_in_the_same_query(
+    alice_client, user, groceries, django_assert_max_num_queries
+):
+    (milk,) = make_tasks(user, 1, list=groceries)
+    # The session, the UPDATE ... RETURNING, the menu with the counters.
+    with django_assert_max_num_queries(3):
+        response = alice_client.post(
+            f"/tasks/{milk.pk}/toggle/",
+            {"next": f"/tasks/?list={groceries.pk}"},
+            headers={"HX-Request": "true"},
+        )
+    body = response.content.decode()
+    # Only the menu's links are swapped, so a menu opened on a phone stays open.
+    assert '<nav aria-label="Lists" id="lists-nav" hx-swap-oob="true">' in body
+    assert "<details" not in body
+    assert [x.active_count for x in response.context["lists"]] == [0, 0]
+    assert response.context["counts"] == {"all": 1, "active": 0, "completed": 1}
