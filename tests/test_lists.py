@@ -350,3 +350,31 @@ def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, ta
     assert "alice" in body and "Inbox" in body
     row = next(x for x in response.context["cl"].result_list if x.user == user)
     assert (row.task_count, row.active_count) == (1, 1)
+
+
+def test_the_menu_lists_the_inbox_first_then_by_name_ignoring_case(alice_client, user):
+    for name in ["zebra", "Apples", "mangoes"]:
+        lists_of(user).create(name=name)
+    response = alice_client.get("/tasks/")
+    names = [x.name for x in response.context["lists"]]
+    assert names == ["Inbox", "Apples", "mangoes", "zebra"]
+
+
+def test_an_in_place_toggle_updates_the_menus_counts_in_the_same_query(
+    alice_client, user, groceries, django_assert_max_num_queries
+):
+    (milk,) = make_tasks(user, 1, list=groceries)
+    # The session, the UPDATE ... RETURNING, the menu with the counters.
+    with django_assert_max_num_queries(3):
+        response = alice_client.post(
+            f"/tasks/{milk.pk}/toggle/",
+            {"next": f"/tasks/?list={groceries.pk}"},
+            headers={"HX-Request": "true"},
+        )
+    body = response.content.decode()
+    # Only the menu's links are swapped, so a menu opened on a phone stays open.
+    assert '<nav aria-label="Lists" id="lists-nav" hx-swap-oob="true">' in body
+    assert "<details" not in body
+    # All tasks, Inbox, Groceries: nothing left to do anywhere.
+    assert body.count('>0<span class="visually-hidden"> active</span>') == 3
+    assert "<strong>0</strong> items left" in body
