@@ -100,7 +100,7 @@ class Lists:
 
     def search(self, words: str, *, path: str) -> None:
         def action():
-            self.page.get_by_role("searchbox", name="Search tasks").fill(words)
+            self.page.get_by_role("searchbox", name=re.compile("^Search")).fill(words)
             self.page.get_by_role("button", name="Search", exact=True).click()
 
         self.act(action, then_path=path)
@@ -202,7 +202,9 @@ def test_a_list_from_creation_to_undone_deletion(js, new_page, live_server, user
         TAGGED,
         BUTTERMILK,
     ]
-    expect(page.get_by_role("searchbox", name="Search tasks")).to_have_value("milk")
+    expect(page.get_by_role("searchbox", name="Search in Groceries")).to_have_value(
+        "milk"
+    )
 
     # Nothing found: said so, and Clear search brings the list back.
     flow.search("pineapple", path=f"{here}&q=pineapple")
@@ -298,7 +300,7 @@ def test_on_a_phone_the_lists_menu_opens_on_a_tap(
 ):
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     log_in(page, live_server.url, user.username)
-    menu = page.locator("#lists-nav")
+    menu = page.locator(".lists-menu")
     link = page.get_by_role("link", name="Groceries 2 active")
 
     # Closed: one line saying where we are, above the list.
@@ -345,7 +347,7 @@ def test_on_a_desktop_the_lists_menu_is_a_sidebar(
     expect(link).to_be_visible()
     expect(menu.get_by_role("link", name="Inbox 1 active")).to_be_visible()
     expect(menu.get_by_role("link", name="All tasks 3 active")).to_be_visible()
-    side = page.locator("#lists-nav").bounding_box()
+    side = page.locator(".lists-menu").bounding_box()
     card = page.locator("section.card").bounding_box()
     assert side["x"] + side["width"] <= card["x"], "the menu is not beside the list"
     assert abs(side["y"] - card["y"]) < 2, "the menu and the list do not line up"
@@ -402,7 +404,7 @@ def test_lists_pages_have_no_serious_axe_violations(
     page.goto(f"/tasks/?list={groceries.pk}")
     tour.check(f"list selected ({width}px)")
     if viewport is PHONE:
-        page.locator("#lists-nav summary").click()
+        page.locator(".lists-menu summary").click()
         tour.check(f"list selected, menu open ({width}px)")
 
     page.goto(f"/tasks/?list={groceries.pk}&q=milk")
