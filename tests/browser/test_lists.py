@@ -252,11 +252,6 @@ def test_a_list_from_creation_to_undone_deletion(js, new_page, live_server, user
     flow.expect_titles(TAGGED, BUTTERMILK)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: toggle-all and clear-completed act on every list, not the "
-    "one shown (views.task_toggle_all, task_clear_completed)",
-)
 def test_the_bulk_buttons_act_on_the_list_shown(new_page, live_server, user):
     groceries = TaskList.objects.for_user(user).create(name="Groceries")
     tasks = Task.objects.for_user(user)
