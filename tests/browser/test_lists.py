@@ -68,8 +68,10 @@ class Lists:
         return self.page.get_by_role("navigation", name="Lists")
 
     def expect_menu(self, *entries: tuple[str, int]) -> None:
-        """The menu's lists, in order, each with its count of active tasks."""
-        expect(self.menu.locator("li a")).to_have_text(
+        """The menu's lists, in order, each with its count of active tasks
+        (the due views, Today and Upcoming, left out)."""
+        links = self.menu.locator("li a").filter(has_not_text=" due")
+        expect(links).to_have_text(
             [f"{name} {count} active" for name, count in entries]
         )
 
@@ -208,10 +210,8 @@ def test_a_list_from_creation_to_undone_deletion(js, new_page, live_server, user
 
     # Nothing found: said so, and Clear search brings the list back.
     flow.search("pineapple", path=f"{here}&q=pineapple")
-    expect(page.locator("#search-summary")).to_contain_text(
-        "0 tasks match “pineapple”."
-    )
     expect(page.locator("#task-list")).to_contain_text("No tasks match “pineapple”.")
+    expect(page.locator("#search-summary")).not_to_contain_text("match")
     flow.act(
         page.get_by_role("link", name="Clear search").click,
         then_path=re.compile(re.escape(live_server.url + here) + r"(&status=all)?$"),
@@ -407,7 +407,7 @@ def test_lists_pages_have_no_serious_axe_violations(
     tour.check(f"search with results ({width}px)")
 
     page.goto(f"/tasks/?list={groceries.pk}&q=pineapple")
-    expect(page.locator("#search-summary")).to_contain_text("0 tasks match")
+    expect(page.locator("#task-list")).to_contain_text("No tasks match")
     tour.check(f"search without results ({width}px)")
 
     tour.assert_no_blocking_violations()
