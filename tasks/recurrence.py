@@ -124,7 +124,10 @@ def _numbers(name, text, low, high, *, negatives=False):
     return tuple(sorted(values, key=lambda n: (n < 0, abs(n))))
 
 
-def _byday(text, freq):
+def _byday(text, freq, in_months):
+    # An ordinal counts within the month, or within the year for a YEARLY rule
+    # without BYMONTH (dateutil fails on 34MO within June, so it is refused).
+    limit = {"MONTHLY": 5, "YEARLY": 5 if in_months else 53}.get(freq, 0)
     days = set()
     for item in text.split(","):
         match = BYDAY_RE.fullmatch(item)
@@ -134,7 +137,6 @@ def _byday(text, freq):
                 "optionally with an ordinal such as 2MO or -1FR."
             )
         ordinal = int(match[1] or 0)
-        limit = {"MONTHLY": 5, "YEARLY": 53}.get(freq, 0)
         if match[1] and not limit:
             raise _invalid(
                 "An ordinal in BYDAY (such as 2MO or -1FR) needs FREQ=MONTHLY "
@@ -145,6 +147,10 @@ def _byday(text, freq):
                 f"A BYDAY ordinal must be from 1 to {limit} or -1 to -{limit}."
             )
         days.add((ordinal, match[2]))
+    if len({ordinal == 0 for ordinal, _ in days}) > 1:
+        # RFC 5545 takes the union; dateutil requires both, so MO,1SU would
+        # never happen: refused rather than read two ways.
+        raise _invalid("BYDAY cannot mix days with an ordinal (2MO) and without (MO).")
     return tuple(sorted(days, key=lambda d: (WEEKDAYS.index(d[1]), d[0])))
 
 
@@ -218,7 +224,7 @@ def _parse(text):
         days = _numbers("BYMONTHDAY", given["BYMONTHDAY"], 1, 31, negatives=True)
         rule = replace(rule, bymonthday=days)
     if "BYDAY" in given:
-        rule = replace(rule, byday=_byday(given["BYDAY"], freq))
+        rule = replace(rule, byday=_byday(given["BYDAY"], freq, rule.bymonth))
     if "BYSETPOS" in given:
         if freq != "MONTHLY" or not rule.byday:
             raise _invalid("BYSETPOS needs FREQ=MONTHLY and BYDAY.")
@@ -402,7 +408,6 @@ def describe(rule: str) -> str:
         else f"Every {r.interval} {unit}s"
     )
     days = [DAY_NAMES[WEEKDAYS.index(code)] for _, code in r.byday]
-    plain_days = all(n == 0 for n, _ in r.byday)
     if r.byday == WORKDAYS and r.interval == 1 and r.freq in ("DAILY", "WEEKLY"):
         text = "Every weekday"
     else:
@@ -427,11 +432,11 @@ def describe(rule: str) -> str:
         elif r.bysetpos:
             named = "weekday" if r.byday == WORKDAYS else _and(days, "or")
             text += f" on the {_and(_ordinal(n) for n in r.bysetpos)} {named}"
-        elif r.byday and plain_days:
+        elif r.byday and r.byday[0][0] == 0:  # plain weekdays: every one of them
             text += f" on {_and(days)}"
         elif r.byday:
             text += " on " + _and(
-                f"the {_ordinal(n)} {name}" if n else f"every {name}"
+                f"the {_ordinal(n)} {name}"
                 for (n, _), name in zip(r.byday, days, strict=True)
             )
     return text + _ending(r)
