@@ -57,7 +57,7 @@ class TaskForm(forms.Form):
         required=False,
         label="Repeat",
         max_length=RECURRENCE_MAX_LENGTH,
-        widget=forms.Select(choices=recurrence.PRESETS),
+        widget=forms.Select,
     )
     recur_from = forms.ChoiceField(
         required=False,
@@ -65,6 +65,21 @@ class TaskForm(forms.Form):
         choices=RecurFrom.choices,
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "recurrence" in self.fields:
+            self.fields["recurrence"].widget.choices = self.repeat_choices()
+
+    def repeat_choices(self) -> list[tuple[str, str]]:
+        """The presets for the task's due date, and its own rule if it is
+        none of them (one written through the API, say)."""
+        due_date = self.initial.get("due_date")
+        choices = [("", "Does not repeat"), *recurrence.presets(due_date)]
+        rule = self.initial.get("recurrence")
+        if rule and rule not in dict(choices):
+            choices.append((rule, recurrence.describe(rule)))
+        return choices
 
     def clean_recur_from(self):
         return self.cleaned_data["recur_from"] or RecurFrom.DUE
