@@ -20,6 +20,7 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke-token"),
     path("email/", views.change_email, name="change-email"),
+    path("time-zone/", views.change_time_zone, name="change-time-zone"),
     # The token is a secret: the request log leaves out a parameter so named.
     path("email/confirm/<str:token>/", views.confirm_email, name="confirm-email"),
 ]
