@@ -151,3 +151,23 @@ def profile_of(user) -> Profile:
     except Profile.DoesNotExist:
         return Profile(user_id=user.pk)
 
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar subscription address, ``/calendar/<token>.ics``.
+
+    Only the token's SHA-256 is stored (as for API tokens). One per user:
+    making a new one replaces the hash in place, so the old address stops
+    working in the same statement.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="calendar_feed",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.user}'s calendar feed"
