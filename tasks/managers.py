@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
-from . import search
+from . import dates, search
 
 
 def _count_of(queryset) -> Subquery:
@@ -206,17 +206,23 @@ class TaskListQuerySet(OwnedQuerySet):
             )
         ).order_by(*self.model._meta.ordering)
 
-    def navigation(self, tasks) -> "TaskListQuerySet":
-        """The lists with their active counts, and on every row the counters
+    def navigation(self, tasks, clock) -> "TaskListQuerySet":
+        """The lists with their active counts, the active tasks due today
+        (or before) and in the coming days as of ``clock``, and the counters
         of ``tasks`` (the page's filter: ``counts_of()`` reads them), so a
         page's navigation and counters come in one query.
 
-        The counters are scalar subqueries, which the database computes once.
+        All but the lists' counts ride on every row as scalar subqueries,
+        which the database computes once.
         """
         everything = tasks.order_by()
+        Task = self.model._meta.get_field("tasks").related_model
+        active = Task.objects.for_user(self._owner).active().order_by()
         return self.with_active_counts().annotate(
             tasks_all=_count_of(everything),
             tasks_active=_count_of(everything.active()),
+            due_today=_count_of(active.filter(dates.due("today", clock))),
+            due_upcoming=_count_of(active.filter(dates.due("upcoming", clock))),
         )
 
     def create_unless_taken(self, name: str):
@@ -443,6 +449,13 @@ class TaskQuerySet(OwnedQuerySet):
 
     def in_list(self, list_id) -> "TaskQuerySet":
         return self if list_id is None else self.filter(list_id=list_id)
+
+    def due_in(self, view: str | None, clock) -> "TaskQuerySet":
+        """The tasks in due view ``view`` (``dates.DUE_VIEWS``) as of
+        ``clock``, soonest first; any other ``view`` leaves them as they are."""
+        if view not in dates.DUE_VIEWS:
+            return self
+        return self.filter(dates.due(view, clock)).order_by(*dates.DUE_ORDER)
 
     def search(self, q: str | None) -> "TaskQuerySet":
         """The tasks matching ``q``, best first (``tasks.search``)."""

@@ -29,9 +29,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import search
+from . import dates, search
+from .dates import Clock, zone_of
 from .forms import TaskEditForm, TaskForm, TaskListForm, TaskTitleForm
-from .list_page import login_required_reading_ahead, read_task_page, task_page
+from .list_page import (
+    login_required_reading_ahead,
+    read_task_page,
+    remember_zone,
+    task_page,
+)
 from .managers import counts_of
 from .models import TITLE_MAX_LENGTH, Task, TaskList
 
@@ -47,10 +53,25 @@ def pluralize_task(count: int) -> str:
 
 
 STATUSES = ("all", "active", "completed")
+DUE_VIEW_NAMES = {
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "overdue": "Overdue",
+    "none": "No date",
+}
 
 
 def _tasks(request: HttpRequest):
     return Task.objects.for_user(request.user)
+
+
+def _shown(request: HttpRequest):
+    """The tasks the list page the form was sent from shows (its list, search
+    and due view, every status): what its bulk buttons count and act on."""
+    _, where = _list_at(request)
+    clock = Clock.in_zone(zone_of(request.user))
+    tasks = _tasks(request).in_list(where.list_id).search(where.q)
+    return tasks.due_in(where.due, clock)
 
 
 def _lists(request: HttpRequest) -> list:
@@ -103,6 +124,10 @@ def _status(value) -> str:
     return value if value in STATUSES else "all"
 
 
+def _choice(value, choices) -> str:
+    return value if value in choices else ""
+
+
 def list_id(value) -> int | None:
     """The ``list`` of a query string: None for all lists; a 404 for what
     cannot be a list id."""
@@ -120,6 +145,7 @@ class Where:
     status: str = "all"
     list_id: int | None = None
     q: str = ""
+    due: str = ""
     number: int = 1
 
     @classmethod
@@ -128,6 +154,7 @@ class Where:
             status=_status(query.get("status")),
             list_id=list_id(query.get("list")),
             q=" ".join(search.words_of(query.get("q"))),
+            due=_choice(query.get("due"), dates.DUE_VIEWS),
             number=page_number(query.get("page")),
         )
 
@@ -136,11 +163,15 @@ class Where:
         values are left out."""
         values = {
             "list": self.list_id,
+            "due": self.due,
             "q": self.q,
             "status": self.status,
             **changes,
         }
-        return urlencode({key: value for key, value in values.items() if value})
+        shown = {key: value for key, value in values.items() if value}
+        if shown.get("status") == "all":  # the default
+            del shown["status"]
+        return urlencode(shown)
 
 
 @require_GET
@@ -148,8 +179,8 @@ class Where:
 def task_list(request: HttpRequest) -> HttpResponse:
     where = Where.of(request.GET)
     view = task_page(request, where, PAGE_SIZE)
-    shared = _shared(request, request.get_full_path(), where)
-    return render(
+    shared = _shared(request, request.get_full_path(), where, view.clock)
+    response = render(
         request,
         "tasks/task_list.html",
         {
@@ -161,6 +192,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
             **shared,
         },
     )
+    remember_zone(response, request, view)
+    return response
 
 
 # --- In place: what the list page's htmx requests get -----------------------------
@@ -190,9 +223,13 @@ def _list_at(request: HttpRequest) -> tuple[str, Where]:
         return reverse("tasks:list"), Where()
 
 
-def _shared(request: HttpRequest, here: str, where: Where) -> dict:
+def _shared(request: HttpRequest, here: str, where: Where, clock=None) -> dict:
     """What the list page, its rows and its fragments all use."""
+    clock = clock or Clock.in_zone(zone_of(request.user))
     return {
+        "clock": clock,
+        "due_label": dates.due_label,
+        "due_title": DUE_VIEW_NAMES.get(where.due, ""),
         "where": where,
         "status": where.status,
         "statuses": STATUSES,
@@ -224,11 +261,14 @@ def _and(query: str) -> str:
 
 
 def _navigation(lists, where: Where) -> dict:
-    """The lists menu: the lists, the one shown, the active tasks in all."""
+    """The lists menu: the lists, the one shown, the active tasks in all,
+    due today (or before) and in the coming days."""
     return {
         "lists": lists,
         "current_list": next((x for x in lists if x.pk == where.list_id), None),
         "active_total": sum(task_list.active_count for task_list in lists),
+        "due_today": lists[0].due_today if lists else 0,
+        "due_upcoming": lists[0].due_upcoming if lists else 0,
     }
 
 
@@ -292,14 +332,16 @@ def _changes(
         page, counts, lists = view.page, view.counts, view.lists
         context["rows"] = _rows(page.object_list, shared)
     elif recount:
+        clock = shared["clock"]
         tasks = _tasks(request).in_list(where.list_id).search(where.q)
-        lists = list(TaskList.objects.for_user(request.user).navigation(tasks))
+        tasks = tasks.due_in(where.due, clock)
+        lists = list(TaskList.objects.for_user(request.user).navigation(tasks, clock))
         counts = counts_of(lists) or tasks.counts()
         shown = counts[where.status]
         # Pagination needs only the count: no rows are read for it.
         page = Paginator(range(shown), PAGE_SIZE).get_page(where.number)
         # A search's page shows a new task once it is loaded again.
-        first = page.number == 1 and not where.q
+        first = page.number == 1 and not (where.q or where.due)
         if added is not None and first and _shows(where, added):
             if shown == 1:  # the list said it was empty
                 context["replace_list"] = True
@@ -479,14 +521,14 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def task_toggle_all(request: HttpRequest) -> HttpResponse:
-    _tasks(request).toggle_all()
+    _shown(request).toggle_all()
     messages.success(request, "Updated all tasks.")
     return _done(request, main="task_items", whole_list=True)
 
 
 @require_POST
 def task_clear_completed(request: HttpRequest) -> HttpResponse:
-    trashed = _tasks(request).clear_completed()
+    trashed = _shown(request).clear_completed()
     if trashed:
         _say_trashed(request, trashed)
     else:
