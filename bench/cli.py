@@ -317,6 +317,7 @@ class Bench:
                     "username": username,
                     "ids": ids[:20],
                     "task_count": len(ids),
+                    "list": user_id,  # its Inbox's id (bench/dataset.py)
                     "token": token,
                     "stock": [],
                     **target.log_in(username),
@@ -443,11 +444,10 @@ class Bench:
         """The list page of the user with many tasks next to a regular user's."""
         target.set_delay(0)
         out = {}
-        for page in ("first", "middle"):
+        for page, name in (("first", "list"), ("middle", "list_page"), ("search",) * 2):
             out[page] = {}
             for role, profile in (("big", big), ("small", small)):
                 browser = Browser(profile, target.send(requests.Session()))
-                name = "list" if page == "first" else "list_page"
                 latencies = []
                 for i in range(self.args.compare_samples + 5):
                     started = time.perf_counter()

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 # Part of every user's random seed: bump it when the data changes shape.
-DATASET_FORMAT = 2
+DATASET_FORMAT = 3
 HBA_MARKER = (
     "# added by the todo app's bench/ (SCRAM for its role; see bench/README.md)"
 )
@@ -36,6 +36,8 @@ class Sizes:
 
 
 BIG_USERNAME = "bench_big"
+# The big user's lists besides its Inbox; regular users keep all in the Inbox.
+BIG_USER_LISTS = ["Work", "Home", "Errands", "Reading", "Someday"]
 
 
 def username(index: int) -> str:
@@ -211,8 +213,9 @@ def _joined(index: int, now: datetime) -> datetime:
     return now - timedelta(days=_rng(-index).uniform(30, 730))
 
 
-def _user_tasks(index: int, count: int, first_id: int, now: datetime):
-    """User ``index``'s ``count`` tasks, created since they joined, oldest first."""
+def _user_tasks(index: int, count: int, first_id: int, now: datetime, lists):
+    """User ``index``'s ``count`` tasks, created since they joined, oldest first,
+    each in one of ``lists`` (ids; the first, the Inbox, holds about half)."""
     rng = _rng(index)
     joined = _joined(index, now)
     span = (now - joined).total_seconds()
@@ -229,6 +232,7 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime):
         yield (
             task_id,
             index,
+            lists[0] if rng.random() < 0.5 else rng.choice(lists),
             _title(rng),
             _description(rng),
             completed,
@@ -237,8 +241,12 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime):
         )
 
 
-TASK_COLUMNS = ["id", "user_id", "title", "description", "completed", "created_at",
-                "updated_at"]  # fmt: skip
+TASK_COLUMNS = ["id", "user_id", "list_id", "title", "description", "completed",
+                "created_at", "updated_at"]  # fmt: skip
+INDEXES = (
+    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "
+    "('tasks_task', 'tasks_tasklist') ORDER BY 1, 2"
+)
 
 
 def _column_types(conn, table: str, columns: list[str]) -> list[str]:
@@ -254,13 +262,19 @@ def _column_types(conn, table: str, columns: list[str]) -> list[str]:
 
 
 def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
-    """Fill the freshly migrated database with users and their tasks (COPY)."""
-    now = datetime.now(UTC)
+    """Fill the freshly migrated database with users, lists and tasks (COPY).
+
+    User ``i`` has id ``i`` and its Inbox id ``i`` too (the post_save signal
+    that makes one does not run for COPY); the big user's other lists follow.
+    """
+    now, big = datetime.now(UTC), sizes.users + 1
+    extra = {name: big + 1 + i for i, name in enumerate(BIG_USER_LISTS)}
     with admin_connect(admin_url, dbname) as conn:
         # The rows are consistent by construction; skipping the per-row
-        # foreign-key triggers and building the indexes once, after the load,
-        # makes the load several times faster.
+        # foreign-key triggers and building the task indexes once, after the
+        # load, makes the load several times faster.
         conn.execute("SET session_replication_role = replica")
+        migrated = conn.execute(INDEXES).fetchall()
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes "
             "WHERE tablename = 'tasks_task' AND indexname NOT IN "
@@ -274,24 +288,32 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
                 "COPY auth_user (id, password, is_superuser, username, first_name, "
                 "last_name, email, is_staff, is_active, date_joined) FROM STDIN"
             ) as copy:
-                for index in range(1, sizes.users + 2):
-                    name = username(index) if index <= sizes.users else BIG_USERNAME
+                for index in range(1, big + 1):
+                    name = username(index) if index < big else BIG_USERNAME
                     copy.write_row(
                         (index, password_hash, False, name, "", "",
                          f"{name}@example.com", False, True, _joined(index, now))
                     )  # fmt: skip
-            print(f"  users: {sizes.users + 1:,}")
+            with cur.copy(
+                "COPY tasks_tasklist (id, user_id, name, is_inbox, created_at) "
+                "FROM STDIN"
+            ) as copy:
+                for index in range(1, big + 1):
+                    copy.write_row((index, index, "Inbox", True, _joined(index, now)))
+                for name, list_id in extra.items():
+                    copy.write_row((list_id, big, name, False, _joined(big, now)))
+            print(f"  users: {big:,}, lists: {big + len(extra):,}")
 
         types = _column_types(conn, "tasks_task", TASK_COLUMNS)
         columns = sql.SQL(", ").join(map(sql.Identifier, TASK_COLUMNS))
         copy_sql = sql.SQL("COPY tasks_task ({}) FROM STDIN (FORMAT BINARY)")
         with conn.cursor() as cur, cur.copy(copy_sql.format(columns)) as copy:
             copy.set_types(types)
-            for index in range(1, sizes.users + 2):
-                regular = index <= sizes.users
-                count = sizes.tasks_per_user if regular else sizes.big_user_tasks
+            for index in range(1, big + 1):
+                count = sizes.tasks_per_user if index < big else sizes.big_user_tasks
+                lists = [index, *(extra.values() if index == big else ())]
                 first_id = (index - 1) * sizes.tasks_per_user + 1
-                for row in _user_tasks(index, count, first_id, now):
+                for row in _user_tasks(index, count, first_id, now, lists):
                     copy.write_row(row)
         print(f"  tasks: {sizes.total_tasks:,}")
 
@@ -299,15 +321,16 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
         conn.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             conn.execute(definition)
-        for table in ("auth_user", "tasks_task"):
+        if conn.execute(INDEXES).fetchall() != migrated:
+            raise RuntimeError("the indexes after loading differ from the migrations'")
+        for table in ("auth_user", "tasks_tasklist", "tasks_task"):
             conn.execute(
                 sql.SQL(
                     "SELECT setval(pg_get_serial_sequence({}, 'id'), "
                     "(SELECT max(id) FROM {}))"
                 ).format(sql.Literal(table), sql.Identifier(table))
             )
-        conn.execute("VACUUM (ANALYZE) auth_user")
-        conn.execute("VACUUM (ANALYZE) tasks_task")
+            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
         print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
 
 
@@ -331,11 +354,11 @@ def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
     """``count`` new tasks for ``user_id`` to delete; their ids."""
     with admin_connect(admin_url, dbname) as conn:
         rows = conn.execute(
-            "INSERT INTO tasks_task (user_id, title, description, completed, "
-            "created_at, updated_at) SELECT %s, 'To delete ' || n, '', false, "
-            "now() - interval '1 year', now() FROM generate_series(1, %s) n "
-            "RETURNING id",
-            [user_id, count],
+            "INSERT INTO tasks_task (user_id, list_id, title, description, "
+            "completed, created_at, updated_at) SELECT %s, %s, 'To delete ' || n, "
+            "'', false, now() - interval '1 year', now() "
+            "FROM generate_series(1, %s) n RETURNING id",
+            [user_id, user_id, count],  # the Inbox's id is its user's
         ).fetchall()
     return [row[0] for row in rows]
 

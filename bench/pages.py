@@ -11,11 +11,14 @@ import itertools
 import re
 from urllib.parse import urlencode
 
+SEARCH_WORD = "report"  # in about 1 title in 28 (bench/dataset.py): trigrams
 KINDS = [
     "list",
     "list_active",
     "list_completed",
     "list_page",
+    "list_filter",
+    "search",
     "toggle",
     "create",
     "edit",
@@ -29,6 +32,8 @@ LABELS = {
     "list_active": "GET /tasks/?status=active",
     "list_completed": "GET /tasks/?status=completed",
     "list_page": "GET /tasks/?page=N (middle page)",
+    "list_filter": "GET /tasks/?list=<id> (the Inbox)",
+    "search": f"GET /tasks/?q={SEARCH_WORD}",
     "toggle": "POST /tasks/<id>/toggle/",
     "create": "POST /tasks/new/",
     "edit_form": "GET /tasks/<id>/edit/",
@@ -82,8 +87,11 @@ class Browser:
                 "list_active": "?status=active",
                 "list_completed": "?status=completed",
                 "list_page": f"?page={self.middle_page}",
+                "list_filter": f"?list={self.profile['list']}",
             }[name]
             return self.get("/tasks/" + query, name)
+        if name == "search":
+            return self.get(f"/tasks/?q={SEARCH_WORD}", name)
         if name == "toggle":
             return self.post(f"/tasks/{next(self.ids)}/toggle/", name)
         if name == "create":
