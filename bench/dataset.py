@@ -61,9 +61,6 @@ def admin_connect(admin_url: str, dbname: str | None = None) -> psycopg.Connecti
         ) from None
 
 
-# --- the server ------------------------------------------------------------------
-
-
 def check_tls(admin: psycopg.Connection) -> None:
     if admin.execute("SHOW ssl").fetchone()[0] != "on":
         raise BenchSetupError(
@@ -76,11 +73,9 @@ def check_tls(admin: psycopg.Connection) -> None:
 
 
 def ensure_role(admin: psycopg.Connection, role: str, password: str) -> None:
-    exists = admin.execute(
-        "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]
-    ).fetchone()
+    exists = "SELECT 1 FROM pg_roles WHERE rolname = %s"
+    verb = "ALTER" if admin.execute(exists, [role]).fetchone() else "CREATE"
     admin.execute("SET password_encryption = 'scram-sha-256'")
-    verb = "ALTER" if exists else "CREATE"
     admin.execute(
         sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
             sql.SQL(verb), sql.Identifier(role), sql.Literal(password)
@@ -99,13 +94,9 @@ def _role_needs_password(conninfo: dict) -> bool:
 
 
 def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> str:
-    """Make the server authenticate ``role`` with SCRAM; return what was done.
-
-    Neon always asks for a password (SCRAM-SHA-256), and those round trips are
-    part of what a new connection costs. A local server often trusts 127.0.0.1;
-    a line for the bench role alone, above the others, changes nothing for
-    anyone else.
-    """
+    """Make the server ask ``role`` for a SCRAM password, as Neon always does
+    (its round trips are part of a new connection's cost): a line for the bench
+    role alone, above the others. Returns what was done."""
     probe = {"host": host, "port": port, "user": role, "dbname": "postgres"}
     if _role_needs_password(probe):
         return "the server already asks the bench role for its password"
@@ -134,9 +125,6 @@ def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> 
     raise BenchSetupError(f"added '{line}' to {hba_file}, but it did not take effect")
 
 
-# --- the database -------------------------------------------------------------------
-
-
 def recreate_database(admin: psycopg.Connection, dbname: str, role: str) -> None:
     admin.execute(
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -160,8 +148,6 @@ def migrate(env: dict) -> None:
     if result.returncode:
         raise BenchSetupError(f"manage.py migrate failed:\n{result.stderr[-3000:]}")
 
-
-# --- the data ---------------------------------------------------------------------
 
 VERBS = [
     "Buy", "Call", "Email", "Fix", "Review", "Schedule", "Pay", "Book", "Clean",
@@ -243,6 +229,7 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime, lists):
 
 TASK_COLUMNS = ["id", "user_id", "list_id", "title", "description", "completed",
                 "created_at", "updated_at"]  # fmt: skip
+SETVAL = "SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))"
 INDEXES = (
     "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "
     "('tasks_task', 'tasks_tasklist') ORDER BY 1, 2"
@@ -324,13 +311,9 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
         if conn.execute(INDEXES).fetchall() != migrated:
             raise RuntimeError("the indexes after loading differ from the migrations'")
         for table in ("auth_user", "tasks_tasklist", "tasks_task"):
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence({}, 'id'), "
-                    "(SELECT max(id) FROM {}))"
-                ).format(sql.Literal(table), sql.Identifier(table))
-            )
-            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+            name = sql.Identifier(table)
+            conn.execute(sql.SQL(SETVAL).format(sql.Literal(table), name))
+            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(name))
         print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
 
 
@@ -343,11 +326,6 @@ def users(admin_url: str, dbname: str, count: int) -> list[tuple[int, str, list]
             "WHERE u.username LIKE 'bench\\_0%%' GROUP BY u.id ORDER BY u.id LIMIT %s",
             [count],
         ).fetchall()
-
-
-def max_task_id(admin_url: str, dbname: str) -> int:
-    with admin_connect(admin_url, dbname) as conn:
-        return conn.execute("SELECT max(id) FROM tasks_task").fetchone()[0]
 
 
 def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
