@@ -71,7 +71,7 @@ class SessionStore(db.SessionStore):
 
     def loading_query(self):
         """The query that loads this session, its user joined in."""
-        return self.model.objects.select_related("user").filter(
+        return self.model.objects.select_related("user", "user__profile").filter(
             session_key=self.session_key, expire_date__gt=timezone.now()
         )
 

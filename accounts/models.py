@@ -1,9 +1,12 @@
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -34,7 +37,7 @@ class AccessTokenQuerySet(models.QuerySet):
         if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
             return None
         token = (
-            self.select_related("user")
+            self.select_related("user", "user__profile")
             .filter(token_hash=hash_token(raw), user__is_active=True)
             .first()
         )
@@ -84,3 +87,45 @@ class UserSession(AbstractBaseSession):
         from .auth import SessionStore
 
         return SessionStore
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """Every IANA zone name the server's zone database knows, sorted."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in set(time_zone_names()):
+        raise ValidationError(
+            "Choose a time zone from the list, such as Europe/Berlin.",
+            code="invalid_time_zone",
+        )
+
+
+class Profile(models.Model):
+    """What a user chose about themselves beyond Django's ``User``.
+
+    Made with the user (``accounts.signals``) and loaded with it, joined to
+    the session's and the token's query: reading it costs no query.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="profile",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")  # a zone the server no longer knows

@@ -30,7 +30,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_filter = ["completed", ("user", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["title", "user__username"]
     list_select_related = ["user", "list"]
-    raw_id_fields = ["user", "list"]
+    raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["mark_complete", "mark_incomplete", "transfer"]
 
@@ -38,10 +38,14 @@ class TaskAdmin(admin.ModelAdmin):
         # The admin is one of the two places allowed to see every user's rows.
         return Task.unscoped.get_queryset().select_related("user", "list")
 
-    def get_field_queryset(self, db, db_field, request):
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "list":
-            return TaskList.unscoped.get_queryset()
-        return super().get_field_queryset(db, db_field, request)
+            # By id: a menu would hold every user's lists, and the raw-id
+            # widget looks its label up through the scoped manager.
+            kwargs["queryset"] = TaskList.unscoped.get_queryset()
+            kwargs["widget"] = forms.NumberInput
+            kwargs["help_text"] = "The id of one of the owner's lists."
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.action(description="Mark selected tasks as complete", permissions=["change"])
     def mark_complete(self, request, queryset):

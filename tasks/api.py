@@ -1,14 +1,18 @@
-"""The JSON API: the reference spec's task endpoints, with django-ninja.
+"""The JSON API: the reference spec's task endpoints and the lists, with
+django-ninja.
 
-Every endpoint starts from ``Task.objects.for_user(request.auth)``, so the
-owner rule lives where it does for the HTML views; titles and descriptions are
-checked by ``TaskForm``, so both front doors apply the same rules.
+Every endpoint starts from ``Task.objects.for_user(request.auth)`` or
+``TaskList.objects.for_user(request.auth)``, so the owner rule lives where it
+does for the HTML views; titles, descriptions and list names are checked by
+``TaskForm`` and ``TaskListForm``, so both front doors apply the same rules.
 """
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,8 +20,8 @@ from ninja.responses import Status
 
 from accounts.auth import SessionAuth, TokenAuth
 
-from .forms import TaskForm
-from .models import Task
+from .forms import TaskForm, TaskListForm
+from .models import Task, TaskList
 from .schemas import (
     MAX_ID,
     MAX_LIMIT,
@@ -26,11 +30,15 @@ from .schemas import (
     CompletedQuery,
     Detail,
     TaskIn,
+    TaskListIn,
+    TaskListOut,
+    TaskListPatch,
     TaskOut,
     TaskPatch,
     TrashedTaskOut,
     ValidationErrors,
 )
+from .search import MAX_QUERY_LENGTH
 
 
 class TaskAPI(NinjaAPI):
@@ -52,8 +60,8 @@ api = TaskAPI(
     title="Todo API",
     version="1.0.0",
     description=(
-        "The tasks of the signed-in user. Authenticate with a personal access "
-        "token (`Authorization: Bearer <token>`, created at /accounts/tokens/) "
+        "The tasks and lists of the signed-in user. Authenticate with a personal "
+        "access token (`Authorization: Bearer <token>`, created at /accounts/tokens/) "
         "or the browser session (then unsafe methods need the CSRF token in "
         '`X-CSRFToken`). Errors are JSON: `{"detail": "..."}`, or for '
         'invalid input (422) `{"detail": [{"type", "loc", "msg"}]}` '
@@ -100,17 +108,36 @@ def _tasks(request: HttpRequest):
     return Task.objects.for_user(request.auth)
 
 
+def _lists(request: HttpRequest):
+    return TaskList.objects.for_user(request.auth)
+
+
 def _not_found() -> HttpError:
     return HttpError(404, "Task not found")
 
 
-def _clean(values: dict) -> dict:
+def _list_not_found() -> HttpError:
+    return HttpError(404, "List not found")
+
+
+def _a_list_id(list_id: int) -> int:
+    """``list_id``, if a list can have it; else 404 at once.
+
+    A number no bigint holds is nobody's list, and SQLite cannot even bind
+    it (Django's range check covers primary keys, not foreign keys).
+    """
+    if not 0 < list_id <= MAX_ID:
+        raise _list_not_found()
+    return list_id
+
+
+def _clean(values: dict, form_class=TaskForm) -> dict:
     """Check and normalise the given text fields with the HTML form's rules.
 
     Only the fields in ``values`` are judged, so a PATCH may leave the title
     out; null means empty, as a blank form field does.
     """
-    form = TaskForm(
+    form = form_class(
         data={name: "" if value is None else value for name, value in values.items()}
     )
     form.is_valid()
@@ -130,42 +157,100 @@ def _clean(values: dict) -> dict:
     return {name: form.cleaned_data[name] for name in values}
 
 
+def _duplicate_name() -> ValidationError:
+    return ValidationError(
+        [
+            {
+                "type": "unique",
+                "loc": ["body", "payload", "name"],
+                "msg": "You already have a list with this name.",
+            }
+        ]
+    )
+
+
+def _recoverable() -> AbstractContextManager:
+    """Around a statement whose IntegrityError is answered, not raised.
+
+    Inside a transaction (a test's), PostgreSQL refuses every statement
+    after an error until a rollback: a savepoint limits that to the failed
+    statement. In autocommit, as requests run, the statement is its own
+    transaction, and atomic() would only add BEGIN and COMMIT: two more
+    round trips.
+    """
+    using = router.db_for_write(TaskList)
+    if transaction.get_connection(using).in_atomic_block:
+        return transaction.atomic(using=using)
+    return nullcontext()
+
+
 # --- Endpoints ------------------------------------------------------------------
 
 UNAUTHENTICATED = {401: Detail}
 INVALID = {422: ValidationErrors}
 NOT_FOUND = {404: Detail}
+INBOX_KEPT = {409: Detail}
 # Session-authenticated unsafe calls without the CSRF token.
 CSRF = {403: Detail}
 
 
 @api.get(
     "/tasks",
-    response={200: list[TaskOut], **UNAUTHENTICATED, **INVALID},
-    summary="List tasks, newest first",
+    response={200: list[TaskOut], **UNAUTHENTICATED, **NOT_FOUND, **INVALID},
+    summary="List tasks, newest first (with q: best matches first)",
+    description="404 `List not found` if `list_id` is not one of the caller's lists.",
 )
 def list_tasks(
     request: HttpRequest,
     completed: Annotated[
         CompletedQuery | None, Query(description="`true` or `false`; omit for all.")
     ] = None,
+    list_id: Annotated[int | None, Query(description="Only this list's tasks.")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_LENGTH,
+            description="Only the tasks whose title or description has every "
+            "word, ignoring case and accents (words of 3 or more characters "
+            "also inside other words), best matches first, then newest. "
+            "Empty: no filter.",
+        ),
+    ] = None,
     skip: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
 ):
     tasks = _tasks(request)
+    if list_id is not None:
+        tasks = tasks.in_list(_a_list_id(list_id))
     if completed is not None:
         tasks = tasks.filter(completed=completed)
-    return tasks[skip : skip + limit]
+    rows = list(tasks.search(q)[skip : skip + limit])
+    # No rows may mean another user's list: only then is it worth a query.
+    listed = list_id is None or rows or _lists(request).filter(pk=list_id).exists()
+    if not listed:
+        raise _list_not_found()
+    return rows
 
 
 @api.post(
     "/tasks",
-    response={201: TaskOut, **UNAUTHENTICATED, **CSRF, **INVALID},
+    response={201: TaskOut, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
     summary="Create a task",
+    description="404 `List not found` if `list_id` is not one of the caller's "
+    "lists; nothing is created then.",
 )
 def create_task(request: HttpRequest, payload: TaskIn):
-    values = _clean(payload.model_dump())
-    return Status(201, _tasks(request).create(**values))
+    sent = payload.model_dump()
+    list_id = sent.pop("list_id")
+    values = _clean(sent)
+    if list_id is not None:
+        values["list_id"] = _a_list_id(list_id)
+    try:
+        # One INSERT ... SELECT: it finds the list as it writes the task.
+        task = _tasks(request).create(**values)
+    except TaskList.DoesNotExist:
+        raise _list_not_found() from None
+    return Status(201, task)
 
 
 @api.post(
@@ -210,19 +295,28 @@ def get_task(request: HttpRequest, task_id: int):
 @api.patch(
     "/tasks/{task_id}",
     response={200: TaskOut, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
-    summary="Change any of title, description, completed",
+    summary="Change any of title, description, completed, list_id",
+    description="`list_id` moves the task; 404 `List not found` if it is not "
+    "one of the caller's lists, and nothing changes then.",
 )
 def update_task(request: HttpRequest, task_id: int, payload: TaskPatch):
     sent = payload.model_dump(exclude_unset=True)
-    values = _clean({k: v for k, v in sent.items() if k != "completed"})
-    if sent.get("completed") is not None:
-        values["completed"] = sent["completed"]
+    values = _clean({k: v for k, v in sent.items() if k in ("title", "description")})
+    for name in ("completed", "list_id"):
+        if sent.get(name) is not None:
+            values[name] = sent[name]
+    if "list_id" in values:
+        _a_list_id(values["list_id"])
     tasks = _tasks(request)
     if values:
+        # Into another user's list, the UPDATE matches nothing at all.
         task = tasks.update_returning(task_id, **values)
     else:
         task = tasks.filter(pk=task_id).first()
     if task is None:
+        # Only a failed move needs to find out which of the two was missing.
+        if "list_id" in values and tasks.filter(pk=task_id).exists():
+            raise _list_not_found()
         raise _not_found()
     return task
 
@@ -262,3 +356,105 @@ def restore_task(request: HttpRequest, task_id: int):
     if task is None:
         raise _not_found()
     return task
+
+
+# --- Lists ----------------------------------------------------------------------
+
+
+@api.get(
+    "/lists",
+    response={200: list[TaskListOut], **UNAUTHENTICATED, **INVALID},
+    summary="List the lists, the Inbox first, then by name",
+)
+def list_lists(request: HttpRequest):
+    return _lists(request).with_active_counts()
+
+
+@api.post(
+    "/lists",
+    response={201: TaskListOut, **UNAUTHENTICATED, **CSRF, **INVALID},
+    summary="Create a list",
+    description="A name the caller already has, ignoring case: 422 naming `name`.",
+)
+def create_list(request: HttpRequest, payload: TaskListIn):
+    values = _clean(payload.model_dump(), TaskListForm)
+    # The unique constraint decides, in the INSERT itself: a read before it
+    # would cost a round trip and could not rule out a concurrent twin.
+    try:
+        with _recoverable():
+            task_list = _lists(request).create(**values)
+    except IntegrityError:
+        raise _duplicate_name() from None
+    task_list.active_count = 0  # a new list has no tasks
+    return Status(201, task_list)
+
+
+@api.get(
+    "/lists/{list_id}",
+    response={200: TaskListOut, **UNAUTHENTICATED, **NOT_FOUND, **INVALID},
+    summary="Get a list",
+)
+def get_list(request: HttpRequest, list_id: int):
+    lists = _lists(request).with_active_counts()
+    task_list = lists.filter(pk=_a_list_id(list_id)).first()
+    if task_list is None:
+        raise _list_not_found()
+    return task_list
+
+
+@api.patch(
+    "/lists/{list_id}",
+    response={200: TaskListOut, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
+    summary="Rename a list",
+    description="A name the caller already has, ignoring case: 422 naming `name`.",
+)
+def update_list(request: HttpRequest, list_id: int, payload: TaskListPatch):
+    values = _clean(payload.model_dump(exclude_unset=True), TaskListForm)
+    list_id = _a_list_id(list_id)
+    if "name" in values:
+        try:
+            with _recoverable():
+                task_list = _lists(request).rename_returning(list_id, values["name"])
+        except IntegrityError:
+            raise _duplicate_name() from None
+    else:
+        task_list = _lists(request).with_active_counts().filter(pk=list_id).first()
+    if task_list is None:
+        raise _list_not_found()
+    return task_list
+
+
+@api.delete(
+    "/lists/{list_id}",
+    response={
+        204: None,
+        **UNAUTHENTICATED,
+        **CSRF,
+        **NOT_FOUND,
+        **INBOX_KEPT,
+        **INVALID,
+    },
+    summary="Delete a list, its tasks to the trash",
+    description="Its tasks go to the trash (restored, they are in the Inbox). "
+    "The Inbox cannot be deleted: 409.",
+)
+def delete_list(request: HttpRequest, list_id: int):
+    list_id = _a_list_id(list_id)
+    lists = _lists(request)
+    # The tasks first: a list goes only once no task is in it. trash_list()
+    # moves nothing of the Inbox's nor of another user's list, so it needs no
+    # look at the list first; only a DELETE that matches nothing asks why.
+    # A task added to the list in between makes the DELETE fail: move again.
+    for _attempt in range(3):
+        _tasks(request).trash_list(list_id)
+        try:
+            with _recoverable():
+                deleted = lists.delete_list(list_id)
+        except IntegrityError:
+            continue
+        if deleted:
+            return Status(204, None)
+        if lists.inbox().filter(pk=list_id).exists():
+            raise HttpError(409, "The Inbox cannot be deleted.")
+        raise _list_not_found()
+    raise HttpError(409, "Tasks keep arriving in this list; try again.")

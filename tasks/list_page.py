@@ -22,6 +22,7 @@ measured with ``bench/``, is in the README's design notes.
 from dataclasses import dataclass
 from functools import wraps
 from itertools import chain
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
@@ -31,6 +32,8 @@ from django.db import connections
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest
 
+from . import dates
+from .dates import Clock, zone_of
 from .managers import counts_of
 from .models import Task, TaskList
 
@@ -38,7 +41,21 @@ from .models import Task, TaskList
 # back), and its owner, which is checked: descriptions (up to 2,000
 # characters each) would cross the network for nothing; a row learns whether
 # its task has one from a boolean annotation (``flagging_descriptions()``).
-ROW_FIELDS = ("title", "completed", "updated_at", "user")
+ROW_FIELDS = (
+    "title",
+    "completed",
+    "updated_at",
+    "user",
+    "list",
+    "due_date",
+    "due_time",
+    "recurrence",
+)
+
+# The zone the read-ahead takes "today" in, before the user is known: the
+# one the list page last answered in (``remember_zone()``). A different
+# zone only costs reading the page again once the user is known.
+ZONE_COOKIE = "tz"
 
 
 class _NotSignedIn(Exception):
@@ -77,6 +94,7 @@ class TaskPage:
     page: Page
     counts: dict[str, int]
     lists: list
+    clock: Clock
 
 
 def task_page(request: HttpRequest, where, per_page: int) -> TaskPage:
@@ -90,44 +108,65 @@ def task_page(request: HttpRequest, where, per_page: int) -> TaskPage:
     session = request.session
     ahead = None
     if session.session_key is not None and hasattr(session, "load_from"):
-        rows, lists = _queries(_SessionOwner(session), where, per_page)
+        clock = Clock.in_zone(_zone_named(request.COOKIES.get(ZONE_COOKIE)))
+        rows, lists = _queries(_SessionOwner(session), where, per_page, clock)
         rows, session_rows, lists = _fetch_together(
             rows, session.loading_query(), lists
         )
         session.load_from(session_rows)
-        ahead = rows, lists
+        ahead = rows, lists, clock
     if not request.user.is_authenticated:
         raise _NotSignedIn
     user = request.user
-    if ahead is None or any(row.user_id != user.pk for row in chain(*ahead)):
+    if (
+        ahead is None
+        or ahead[2].zone != zone_of(user)
+        or any(row.user_id != user.pk for row in chain(*ahead[:2]))
+    ):
         return read_task_page(user, where, per_page)
     return _assemble(user, *ahead, where, per_page)
 
 
 def read_task_page(user, where, per_page: int) -> TaskPage:
     """``task_page()`` for a known user, the ordinary way (two queries)."""
-    rows, lists = _queries(user, where, per_page)
-    return _assemble(user, list(rows), list(lists), where, per_page)
+    clock = Clock.in_zone(zone_of(user))
+    rows, lists = _queries(user, where, per_page, clock)
+    return _assemble(user, list(rows), list(lists), clock, where, per_page)
 
 
-def _tasks(owner, where):
+def remember_zone(response, request, view: TaskPage) -> None:
+    """Have the next list page read ahead in the zone this one was in."""
+    if request.COOKIES.get(ZONE_COOKIE) != view.clock.zone.key:
+        response.set_cookie(
+            ZONE_COOKIE, view.clock.zone.key, max_age=365 * 24 * 3600, samesite="Lax"
+        )
+
+
+def _zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else dates.UTC
+    except (ZoneInfoNotFoundError, ValueError):  # any cookie at all
+        return dates.UTC
+
+
+def _tasks(owner, where, clock):
     tasks = Task.objects.for_user(owner).in_list(where.list_id).search(where.q)
-    return tasks.only(*ROW_FIELDS)
+    return tasks.due_in(where.due, clock).only(*ROW_FIELDS)
 
 
-def _queries(owner, where, per_page: int):
-    tasks = _tasks(owner, where)
-    lists = TaskList.objects.for_user(owner).navigation(tasks)
+def _queries(owner, where, per_page: int, clock):
+    tasks = _tasks(owner, where, clock)
+    lists = TaskList.objects.for_user(owner).navigation(tasks, clock)
     return tasks.page_rows(where.status, where.number, per_page), lists
 
 
-def _assemble(user, rows, lists, where, per_page: int) -> TaskPage:
+def _assemble(user, rows, lists, clock, where, per_page: int) -> TaskPage:
     if where.list_id is not None and where.list_id not in {x.pk for x in lists}:
         raise Http404("No such list.")
-    tasks = _tasks(user, where)
+    tasks = _tasks(user, where, clock)
     counts = counts_of(lists) or tasks.counts()  # a user with no Inbox yet
     page = tasks.page_from(rows, counts, where.status, where.number, per_page)
-    return TaskPage(page, counts, lists)
+    return TaskPage(page, counts, lists, clock)
 
 
 class _SessionOwner:

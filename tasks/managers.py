@@ -13,11 +13,12 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page, Paginator
 from django.db import connections, models, transaction
 from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
-from . import search
+from . import dates, search
 
 
 def _count_of(queryset) -> Subquery:
@@ -196,37 +197,67 @@ class TaskListQuerySet(OwnedQuerySet):
         return self.filter(is_inbox=True)
 
     def with_active_counts(self) -> "TaskListQuerySet":
-        """Each list with ``active_count``, its live tasks not yet done."""
+        """Each list with ``active_count``, its live tasks not yet done, in
+        the lists' order (which Django leaves out of a query with GROUP BY)."""
         return self.annotate(
             active_count=Count(
                 "tasks",
                 filter=Q(tasks__completed=False, tasks__deleted_at__isnull=True),
             )
-        )
+        ).order_by(*self.model._meta.ordering)
 
-    def navigation(self, tasks) -> "TaskListQuerySet":
-        """The lists with their active counts, and on every row the counters
+    def navigation(self, tasks, clock) -> "TaskListQuerySet":
+        """The lists with their active counts, the active tasks due today
+        (or before) and in the coming days as of ``clock``, and the counters
         of ``tasks`` (the page's filter: ``counts_of()`` reads them), so a
         page's navigation and counters come in one query.
 
-        The counters are scalar subqueries, which the database computes once.
+        All but the lists' counts ride on every row as scalar subqueries,
+        which the database computes once.
         """
         everything = tasks.order_by()
+        Task = self.model._meta.get_field("tasks").related_model
+        active = Task.objects.for_user(self._owner).active().order_by()
         return self.with_active_counts().annotate(
             tasks_all=_count_of(everything),
             tasks_active=_count_of(everything.active()),
+            due_today=_count_of(active.filter(dates.due("today", clock))),
+            due_upcoming=_count_of(active.filter(dates.due("upcoming", clock))),
         )
 
+    def create_unless_taken(self, name: str):
+        """A new list named ``name``, or None if the owner has one of that
+        name (ignoring case) already.
 
-def counts_of(navigation) -> dict[str, int] | None:
-    """The counters that ride on the evaluated ``navigation()`` rows."""
-    if not navigation:
-        return None
-    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
-    return {"all": all_count, "active": active, "completed": all_count - active}
+        One ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite: ``INSERT OR
+        IGNORE``): the unique constraint decides, so two requests racing
+        cannot make two, and no error has to be caught.
+        """
+        self._require_scope()
+        task_list = self.model(user=self._owner, name=name)
+        opts = self.model._meta
+        fields = [field for field in opts.local_concrete_fields if field != opts.pk]
+        rows = self._insert(
+            [task_list],
+            fields,
+            returning_fields=[opts.pk],
+            on_conflict=OnConflict.IGNORE,
+            using=self.db,
+        )
+        if not rows or rows[0] is None:  # the name was taken
+            return None
+        task_list.pk = rows[0][0]
+        task_list._state.adding = False
+        task_list._state.db = self.db
+        return task_list
 
     def rename(self, pk, name: str) -> int:
-        return self.filter(pk=pk).update(name=name)
+        """Rename the list ``pk`` unless another of the owner's lists has
+        that name (ignoring case): 1, or 0 if taken or not found."""
+        taken = self.alias(folded=Lower("name")).filter(folded=Lower(Value(name)))
+        return (
+            self.filter(pk=pk).exclude(Exists(taken.exclude(pk=pk))).update(name=name)
+        )
 
     def delete_list(self, pk):
         """Delete a list that is not the Inbox, and return it (its name), or
@@ -253,6 +284,65 @@ def counts_of(navigation) -> dict[str, int] | None:
             row = cursor.fetchone()
         return None if row is None else self.model(pk=row[0], name=row[1])
 
+    def rename_returning(self, pk, name: str):
+        """Rename a list; the list as saved, with ``active_count``, or None
+        if not found.
+
+        One ``UPDATE ... RETURNING`` (as ``TaskQuerySet.update_returning()``):
+        the API answers a rename with the list, and reading it back would
+        cost a second round trip. A duplicate name raises IntegrityError.
+        """
+        from .models import Task
+
+        self._require_scope()
+        if self._owner is None:
+            raise UnscopedQueryError("rename_returning() needs a for_user() queryset.")
+        query = self.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_values({"name": name})
+        compiler = query.get_compiler(self.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # an id outside the column's range matches nothing
+            return None
+        # with_active_counts()'s number, as a scalar subquery on the row.
+        tasks = Task.objects.for_user(self._owner).active().order_by()
+        counted = self.annotate(
+            active_count=_count_of(tasks.filter(list=models.OuterRef("pk")))
+        ).query
+        count_sql, count_params = counted.get_compiler(self.db).compile(
+            counted.annotations["active_count"]
+        )
+        opts = self.model._meta
+        fields = opts.concrete_fields
+        connection = compiler.connection
+        returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"{sql} RETURNING {returning}, {count_sql}", (*params, *count_params)
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = [field.get_col(opts.db_table) for field in fields]
+        converters = compiler.get_converters(columns)
+        [*values, active_count] = next(compiler.apply_converters([row], converters))
+        task_list = self.model.from_db(
+            self.db, [field.attname for field in fields], values
+        )
+        task_list.active_count = active_count
+        return task_list
+
+
+def counts_of(navigation) -> dict[str, int] | None:
+    """The counters that ride on the evaluated ``navigation()`` rows."""
+    if not navigation:
+        return None
+    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
+    return {"all": all_count, "active": active, "completed": all_count - active}
+
 
 class TaskQuerySet(OwnedQuerySet):
     def update(self, **kwargs):
@@ -270,8 +360,8 @@ class TaskQuerySet(OwnedQuerySet):
         list_id = values.get("list_id")
         if list_id is None or hasattr(list_id, "resolve_expression"):
             return self
-        if self._owner is None:
-            raise UnscopedQueryError("Moving tasks needs a for_user() queryset.")
+        if self._owner is None:  # the admin's: the database checks the owner
+            return self
         return self.filter(Exists(self._lists().filter(pk=list_id)))
 
     def _lists(self):
@@ -360,6 +450,13 @@ class TaskQuerySet(OwnedQuerySet):
     def in_list(self, list_id) -> "TaskQuerySet":
         return self if list_id is None else self.filter(list_id=list_id)
 
+    def due_in(self, view: str | None, clock) -> "TaskQuerySet":
+        """The tasks in due view ``view`` (``dates.DUE_VIEWS``) as of
+        ``clock``, soonest first; any other ``view`` leaves them as they are."""
+        if view not in dates.DUE_VIEWS:
+            return self
+        return self.filter(dates.due(view, clock)).order_by(*dates.DUE_ORDER)
+
     def search(self, q: str | None) -> "TaskQuerySet":
         """The tasks matching ``q``, best first (``tasks.search``)."""
         return search.search(self, q)
@@ -445,6 +542,7 @@ class TaskQuerySet(OwnedQuerySet):
         query = self._into_own_list(values).query.chain(UpdateQuery)
         query.add_update_values(_stamped(values))
         compiler = query.get_compiler(self.db)
+        compiler.pre_sql_setup()  # as execute_sql() does: joins become a subquery
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:  # an id outside the column's range matches nothing
@@ -551,10 +649,13 @@ class TaskQuerySet(OwnedQuerySet):
     def trash_list(self, list_id) -> list:
         """Move every task of the list ``list_id`` to the trash and to the
         Inbox, so the list can go; returns the tasks that were live (for the
-        message and its Undo). Tasks already in the trash stay there."""
+        message and its Undo). Tasks already in the trash stay there. The
+        Inbox's own tasks are never moved: the Inbox cannot go."""
         now = timezone.now()
-        moved = self._owned_by(self._owner).filter(list_id=list_id)
-        moved = moved.exclude(list__is_inbox=True)
+        # Live and trashed tasks alike: none may keep pointing at the list.
+        everything = self.model.objects.all()._owned_by(self._owner)
+        moved = everything.filter(list_id=list_id)
+        moved = moved.exclude(list_id=Subquery(self._lists().inbox().values("pk")))
         rows = moved._update_returning(
             {
                 "list_id": Subquery(self._lists().inbox().values("pk")),

@@ -14,6 +14,12 @@ TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
 LIST_NAME_MAX_LENGTH = 100
 INBOX = "Inbox"
+RECURRENCE_MAX_LENGTH = 200
+
+
+class RecurFrom(models.TextChoices):
+    DUE = "due", "the due date"
+    COMPLETION = "completion", "the day it is completed"
 
 
 def validate_not_blank(value: str) -> None:
@@ -125,6 +131,23 @@ class Task(models.Model):
         ],
     )
     completed = models.BooleanField(default=False)
+    # When it is due: a date, and optionally a wall-clock time on that date in
+    # the owner's time zone (accounts.Profile), which is why it is not one
+    # timestamp: 09:00 stays 09:00 when the zone's offset changes.
+    due_date = models.DateField(null=True, blank=True)
+    due_time = models.TimeField(null=True, blank=True)
+    # An iCalendar RRULE in the subset tasks.recurrence accepts; "" for none.
+    recurrence = models.CharField(
+        max_length=RECURRENCE_MAX_LENGTH, blank=True, default=""
+    )
+    recur_from = models.CharField(
+        max_length=10, choices=RecurFrom.choices, default=RecurFrom.DUE
+    )
+    # A recurring task's series: the id of its first task (null on the first
+    # task itself) and its place in it. Unique together, so two completions
+    # of one task racing each other create one next task between them.
+    series_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     # Stamped by the model layer (save() and the queryset verbs), not by the
     # database's clock: updated_at is also the version an edit form sends back,
     # so it must round-trip exactly, and SQLite's own clock keeps only
@@ -163,8 +186,29 @@ class Task(models.Model):
                 name="task_trash_purge_idx",
                 condition=Q(deleted_at__isnull=False),
             ),
+            # The due views (?due=today|upcoming|overdue): by due date and
+            # time, then newest; only live tasks that have a due date.
+            models.Index(
+                fields=["user", "due_date", "due_time", "-created_at", "-id"],
+                name="task_user_due_idx",
+                condition=Q(due_date__isnull=False, deleted_at__isnull=True),
+            ),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(due_time__isnull=True) | Q(due_date__isnull=False),
+                name="task_due_time_needs_a_date",
+                violation_error_code="time_without_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(recur_from__in=RecurFrom.values),
+                name="task_recur_from_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["series_id", "sequence"],
+                condition=Q(series_id__isnull=False),
+                name="task_one_next_per_series",
+            ),
             # Also enforced where the database allows: SQLite ignores VARCHAR
             # lengths, and a row written by hand must not break the pages.
             models.CheckConstraint(

@@ -1,9 +1,10 @@
 """The JSON shapes of the task API, as the OpenAPI schema publishes them.
 
 Types are checked here; the text rules (trimming, lengths, NUL) are checked by
-``TaskForm``, the same rules the HTML forms use. The limits and patterns below
-repeat those rules in the schema so that clients and schema-driven tests know
-them; they must describe what the form enforces, not add to it.
+``TaskForm`` and ``TaskListForm``, the same rules the HTML forms use. The
+limits and patterns below repeat those rules in the schema so that clients and
+schema-driven tests know them; they must describe what the forms enforce, not
+add to them.
 """
 
 from datetime import datetime
@@ -19,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from .models import DESCRIPTION_MAX_LENGTH, LIST_NAME_MAX_LENGTH, TITLE_MAX_LENGTH
 
 # The largest id a bigint primary key can hold; larger numbers are no task's.
 MAX_ID = 2**63 - 1
@@ -54,6 +55,7 @@ def _trimmed_text_pattern(max_length: int, *, required: bool) -> str:
 
 TITLE_PATTERN = _trimmed_text_pattern(TITLE_MAX_LENGTH, required=True)
 DESCRIPTION_PATTERN = _trimmed_text_pattern(DESCRIPTION_MAX_LENGTH, required=False)
+LIST_NAME_PATTERN = _trimmed_text_pattern(LIST_NAME_MAX_LENGTH, required=True)
 
 
 def _encodable(value: str) -> str:
@@ -96,7 +98,20 @@ Description = Annotated[
         description="At most 2,000 characters, trimmed.",
     ),
 ]
+ListName = Annotated[
+    str,
+    AfterValidator(_encodable),
+    Field(
+        json_schema_extra={"minLength": 1, "pattern": LIST_NAME_PATTERN},
+        description="1 to 100 characters once surrounding white space is "
+        "trimmed; two of a user's lists cannot have the same name, ignoring case.",
+    ),
+]
 CompletedQuery = Annotated[bool, BeforeValidator(_true_or_false)]
+ListId = Annotated[
+    StrictInt,
+    Field(description="One of the caller's lists (GET /api/lists); else 404."),
+]
 TaskId = Annotated[StrictInt, Field(description="A task id; others' ids are ignored.")]
 
 
@@ -110,6 +125,11 @@ class TaskIn(BaseModel):
     description: Description | None = Field(
         default=None, description="Optional; null or absent is stored as ''."
     )
+    list_id: ListId | None = Field(
+        default=None,
+        description="The caller's list to add it to; null or absent: "
+        "the Inbox. Another user's list (or none): 404, nothing created.",
+    )
 
 
 class TaskPatch(BaseModel):
@@ -122,6 +142,8 @@ class TaskPatch(BaseModel):
         default=None, description="null clears it (stored as '')."
     )
     completed: StrictBool = None
+    # Moves the task; null is refused (the Inbox has an id like any list).
+    list_id: ListId = None
 
 
 class TaskOut(Schema):
@@ -133,6 +155,7 @@ class TaskOut(Schema):
     completed: bool
     created_at: datetime
     updated_at: datetime
+    list_id: int = Field(description="The list the task is in (GET /api/lists).")
 
 
 class TrashedTaskOut(TaskOut):
@@ -145,6 +168,24 @@ class BulkCompleteIn(BaseModel):
 
 class BulkCompleteOut(Schema):
     updated: int = Field(description="How many of the ids were the caller's tasks.")
+
+
+class TaskListIn(BaseModel):
+    name: ListName
+
+
+class TaskListPatch(BaseModel):
+    """Any subset of the fields; the ones left out keep their values."""
+
+    name: ListName = None
+
+
+class TaskListOut(Schema):
+    id: int
+    name: str
+    is_inbox: bool = Field(description="The Inbox: new tasks' default; undeletable.")
+    active_count: int = Field(description="Its tasks not yet completed.")
+    created_at: datetime
 
 
 class Detail(Schema):

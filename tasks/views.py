@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.http import (
     Http404,
     HttpRequest,
@@ -27,9 +29,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import search
+from . import dates, search
+from .dates import Clock, zone_of
 from .forms import TaskEditForm, TaskForm, TaskListForm, TaskTitleForm
-from .list_page import login_required_reading_ahead, read_task_page, task_page
+from .list_page import (
+    login_required_reading_ahead,
+    read_task_page,
+    remember_zone,
+    task_page,
+)
 from .managers import counts_of
 from .models import TITLE_MAX_LENGTH, Task, TaskList
 
@@ -45,6 +53,12 @@ def pluralize_task(count: int) -> str:
 
 
 STATUSES = ("all", "active", "completed")
+DUE_VIEW_NAMES = {
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "overdue": "Overdue",
+    "none": "No date",
+}
 
 
 def _tasks(request: HttpRequest):
@@ -101,6 +115,10 @@ def _status(value) -> str:
     return value if value in STATUSES else "all"
 
 
+def _choice(value, choices) -> str:
+    return value if value in choices else ""
+
+
 def list_id(value) -> int | None:
     """The ``list`` of a query string: None for all lists; a 404 for what
     cannot be a list id."""
@@ -118,6 +136,7 @@ class Where:
     status: str = "all"
     list_id: int | None = None
     q: str = ""
+    due: str = ""
     number: int = 1
 
     @classmethod
@@ -126,6 +145,7 @@ class Where:
             status=_status(query.get("status")),
             list_id=list_id(query.get("list")),
             q=" ".join(search.words_of(query.get("q"))),
+            due=_choice(query.get("due"), dates.DUE_VIEWS),
             number=page_number(query.get("page")),
         )
 
@@ -134,6 +154,7 @@ class Where:
         values are left out."""
         values = {
             "list": self.list_id,
+            "due": self.due,
             "q": self.q,
             "status": self.status,
             **changes,
@@ -146,8 +167,8 @@ class Where:
 def task_list(request: HttpRequest) -> HttpResponse:
     where = Where.of(request.GET)
     view = task_page(request, where, PAGE_SIZE)
-    shared = _shared(request, request.get_full_path(), where)
-    return render(
+    shared = _shared(request, request.get_full_path(), where, view.clock)
+    response = render(
         request,
         "tasks/task_list.html",
         {
@@ -159,6 +180,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
             **shared,
         },
     )
+    remember_zone(response, request, view)
+    return response
 
 
 # --- In place: what the list page's htmx requests get -----------------------------
@@ -188,9 +211,13 @@ def _list_at(request: HttpRequest) -> tuple[str, Where]:
         return reverse("tasks:list"), Where()
 
 
-def _shared(request: HttpRequest, here: str, where: Where) -> dict:
+def _shared(request: HttpRequest, here: str, where: Where, clock=None) -> dict:
     """What the list page, its rows and its fragments all use."""
+    clock = clock or Clock.in_zone(zone_of(request.user))
     return {
+        "clock": clock,
+        "due_label": dates.due_label,
+        "due_title": DUE_VIEW_NAMES.get(where.due, ""),
         "where": where,
         "status": where.status,
         "statuses": STATUSES,
@@ -222,11 +249,14 @@ def _and(query: str) -> str:
 
 
 def _navigation(lists, where: Where) -> dict:
-    """The lists menu: the lists, the one shown, the active tasks in all."""
+    """The lists menu: the lists, the one shown, the active tasks in all,
+    due today (or before) and in the coming days."""
     return {
         "lists": lists,
         "current_list": next((x for x in lists if x.pk == where.list_id), None),
         "active_total": sum(task_list.active_count for task_list in lists),
+        "due_today": lists[0].due_today if lists else 0,
+        "due_upcoming": lists[0].due_upcoming if lists else 0,
     }
 
 
@@ -290,14 +320,16 @@ def _changes(
         page, counts, lists = view.page, view.counts, view.lists
         context["rows"] = _rows(page.object_list, shared)
     elif recount:
+        clock = shared["clock"]
         tasks = _tasks(request).in_list(where.list_id).search(where.q)
-        lists = list(TaskList.objects.for_user(request.user).navigation(tasks))
+        tasks = tasks.due_in(where.due, clock)
+        lists = list(TaskList.objects.for_user(request.user).navigation(tasks, clock))
         counts = counts_of(lists) or tasks.counts()
         shown = counts[where.status]
         # Pagination needs only the count: no rows are read for it.
         page = Paginator(range(shown), PAGE_SIZE).get_page(where.number)
         # A search's page shows a new task once it is loaded again.
-        first = page.number == 1 and not where.q
+        first = page.number == 1 and not (where.q or where.due)
         if added is not None and first and _shows(where, added):
             if shown == 1:  # the list said it was empty
                 context["replace_list"] = True
@@ -519,12 +551,12 @@ def _list_named(request: HttpRequest, name: str) -> int | None:
     if not form.is_valid():
         return None
     lists = TaskList.objects.for_user(request.user)
-    try:
-        with transaction.atomic():
-            return lists.create(name=form.cleaned_data["name"]).pk
-    except IntegrityError:
-        found = lists.filter(name__iexact=form.cleaned_data["name"])
-        return found.values_list("pk", flat=True).first()
+    name = form.cleaned_data["name"]
+    created = lists.create_unless_taken(name)
+    if created is not None:
+        return created.pk
+    taken = lists.alias(folded=Lower("name")).filter(folded=Lower(Value(name)))
+    return taken.values_list("pk", flat=True).first()
 
 
 @require_GET
@@ -587,21 +619,17 @@ def lists(request: HttpRequest) -> HttpResponse:
     form = TaskListForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         name = form.cleaned_data["name"]
-        try:
-            with transaction.atomic():
-                if renaming is None:
-                    task_list = mine.create(name=name)
-                    messages.success(request, f"Created the list “{name}”.")
-                elif mine.rename(renaming, name):
-                    messages.success(request, f"Renamed the list to “{name}”.")
-                else:
-                    raise Http404("No such list.")
-        except IntegrityError:
-            form.add_error("name", "You already have a list with this name.")
-        else:
-            if renaming is None:
+        if renaming is None:
+            task_list = mine.create_unless_taken(name)
+            if task_list is not None:
+                messages.success(request, f"Created the list “{name}”.")
                 return redirect(task_list.get_absolute_url())
+        elif mine.rename(renaming, name):
+            messages.success(request, f"Renamed the list to “{name}”.")
             return redirect(_next_url(request, default="lists:index"))
+        elif not mine.filter(pk=renaming).exists():
+            raise Http404("No such list.")
+        form.add_error("name", "You already have a list with this name.")
     return render(
         request,
         "tasks/lists.html",
@@ -622,17 +650,26 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks to confirm; POST moves the list's tasks to the trash, with an
     Undo that brings them back into a list of the same name, and deletes it.
     The Inbox stays."""
+    if pk > MAX_ID:
+        raise Http404("No such list.")
     if request.method == "GET":
         task_list = get_object_or_404(
             TaskList.objects.for_user(request.user).with_active_counts(), pk=pk
         )
         return render(request, "tasks/list_confirm_delete.html", {"list": task_list})
-    # One transaction: the tasks move only if the list goes.
-    with transaction.atomic():
-        trashed = _tasks(request).trash_list(pk)
-        deleted = TaskList.objects.for_user(request.user).delete_list(pk)
-        if deleted is None:
-            raise Http404("No such list, or the Inbox.")
+    # One transaction: the tasks move only if the list goes. (A task added
+    # to the list between the two statements makes the DELETE fail.)
+    try:
+        with transaction.atomic():
+            trashed = _tasks(request).trash_list(pk)
+            deleted = TaskList.objects.for_user(request.user).delete_list(pk)
+    except IntegrityError:
+        messages.error(
+            request, "A task was just added to that list, so nothing was deleted."
+        )
+        return redirect("lists:index")
+    if deleted is None:  # nothing moved either: the same rows matched none
+        raise Http404("No such list, or the Inbox.")
     text = f"Deleted the list “{deleted.name}”"
     if trashed:
         count = len(trashed)

@@ -16,7 +16,9 @@ from tests.factories import PASSWORD, make_tasks
 
 pytestmark = pytest.mark.django_db
 
-EXPORT_FIELDS = ["id", "title", "description", "completed", "created_at", "updated_at"]
+EXPORT_FIELDS = [
+    "id", "title", "description", "completed", "created_at", "updated_at", "list_id",
+]  # fmt: skip
 AWKWARD_TITLES = [
     "Plain",
     "Comma, inside",

@@ -48,6 +48,7 @@ def test_staff_edits_a_task_and_updated_at_moves(staff_client, task):
         {
             "user": task.user_id,
             "list": task.list_id,
+            "recur_from": "due",
             "title": "Edited",
             "description": "",
             "completed": "on",

@@ -16,7 +16,9 @@ from tests.factories import make_tasks
 pytestmark = pytest.mark.django_db
 
 HUGE_ID = 99999999999999999999
-TASK_FIELDS = {"id", "title", "description", "completed", "created_at", "updated_at"}
+TASK_FIELDS = {
+    "id", "title", "description", "completed", "created_at", "updated_at", "list_id",
+}  # fmt: skip
 
 
 def bearer_client(user, **kwargs) -> Client:
@@ -852,6 +854,11 @@ def test_the_schema_describes_every_endpoint_of_the_contract(openapi):
         ("POST", "/api/tasks/{task_id}/restore"),
         ("GET", "/api/tasks/trash"),
         ("POST", "/api/tasks/bulk-complete"),
+        ("GET", "/api/lists"),
+        ("POST", "/api/lists"),
+        ("GET", "/api/lists/{list_id}"),
+        ("PATCH", "/api/lists/{list_id}"),
+        ("DELETE", "/api/lists/{list_id}"),
     }
 
 
@@ -867,7 +874,7 @@ def test_the_schema_documents_security_and_error_responses(openapi):
         for operation in item.values():
             assert {"TokenAuth": []} in operation["security"]
             assert {"401", "422"} <= set(operation["responses"]), path
-            if "{task_id}" in path:
+            if "{task_id}" in path or "{list_id}" in path:
                 assert "404" in operation["responses"], path
 
 

@@ -2,55 +2,89 @@
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.db.models.signals import post_delete, pre_delete
 
 from tasks.list_page import read_task_page
 from tasks.managers import UnscopedQueryError
-from tasks.models import Task
+from tasks.models import Task, TaskList
 from tasks.views import Where, page_number
 from tests.factories import in_threads, make_tasks
 
 pytestmark = pytest.mark.django_db
 
+# Every per-user model, with a text field to write: the refusals below run
+# for each, as they come from the base they share (OwnedQuerySet).
+OWNED_MODELS = {"Task": (Task, "title"), "TaskList": (TaskList, "name")}
+
 UNSCOPED_EVALUATIONS = {
-    "iteration": lambda qs: list(qs),
-    "len": lambda qs: len(qs),
-    "bool": lambda qs: bool(qs),
-    "index": lambda qs: qs[0],
-    "get": lambda qs: qs.get(pk=1),
-    "count": lambda qs: qs.count(),
-    "exists": lambda qs: qs.exists(),
-    "first": lambda qs: qs.first(),
-    "last": lambda qs: qs.last(),
-    "latest": lambda qs: qs.latest("created_at"),
-    "update": lambda qs: qs.update(completed=True),
-    "delete": lambda qs: qs.delete(),
-    "aggregate": lambda qs: qs.aggregate(n=__import__("django").db.models.Count("pk")),
-    "values": lambda qs: list(qs.values("title")),
-    "values_list": lambda qs: list(qs.values_list("title", flat=True)),
-    "in_bulk": lambda qs: qs.in_bulk(),
-    "in_bulk_ids": lambda qs: qs.in_bulk([1, 2]),
-    "iterator": lambda qs: list(qs.iterator()),
-    "filter_then_iterate": lambda qs: list(qs.filter(completed=False)),
-    "manual_owner_filter": lambda qs: list(qs.filter(user_id=1)),
-    "get_or_create": lambda qs: qs.get_or_create(title="x"),
-    "create": lambda qs: qs.create(title="x"),
-    "contains": lambda qs: qs.contains(Task(pk=1)),
-    "explain": lambda qs: qs.explain(),
-    "dates": lambda qs: list(qs.dates("created_at", "day")),
+    "iteration": lambda qs, text: list(qs),
+    "len": lambda qs, text: len(qs),
+    "bool": lambda qs, text: bool(qs),
+    "index": lambda qs, text: qs[0],
+    "get": lambda qs, text: qs.get(pk=1),
+    "count": lambda qs, text: qs.count(),
+    "exists": lambda qs, text: qs.exists(),
+    "first": lambda qs, text: qs.first(),
+    "last": lambda qs, text: qs.last(),
+    "latest": lambda qs, text: qs.latest("created_at"),
+    "update": lambda qs, text: qs.update(**{text: "x"}),
+    "delete": lambda qs, text: qs.delete(),
+    "aggregate": lambda qs, text: qs.aggregate(n=Count("pk")),
+    "values": lambda qs, text: list(qs.values(text)),
+    "values_list": lambda qs, text: list(qs.values_list(text, flat=True)),
+    "in_bulk": lambda qs, text: qs.in_bulk(),
+    "in_bulk_ids": lambda qs, text: qs.in_bulk([1, 2]),
+    "iterator": lambda qs, text: list(qs.iterator()),
+    "filter_then_iterate": lambda qs, text: list(qs.filter(pk__gt=0)),
+    "manual_owner_filter": lambda qs, text: list(qs.filter(user_id=1)),
+    "get_or_create": lambda qs, text: qs.get_or_create(**{text: "x"}),
+    "create": lambda qs, text: qs.create(**{text: "x"}),
+    "bulk_create": lambda qs, text: qs.bulk_create([qs.model(**{text: "x"})]),
+    "contains": lambda qs, text: qs.contains(qs.model(pk=1)),
+    "explain": lambda qs, text: qs.explain(),
+    "dates": lambda qs, text: list(qs.dates("created_at", "day")),
+}
+TASK_EVALUATIONS = {
     "counts": lambda qs: qs.counts(),
     "toggle": lambda qs: qs.toggle(1),
+    "search": lambda qs: list(qs.search("milk")),
 }
 
 
+@pytest.mark.parametrize("model", OWNED_MODELS.values(), ids=OWNED_MODELS)
 @pytest.mark.parametrize(
     "evaluate", UNSCOPED_EVALUATIONS.values(), ids=UNSCOPED_EVALUATIONS
 )
-def test_unscoped_task_query_raises_instead_of_returning_rows(
+def test_an_unscoped_query_on_any_owned_model_raises_instead_of_returning_rows(
+    model, evaluate, task, other_task
+):
+    model_class, text = model
+    with pytest.raises(UnscopedQueryError, match=model_class.__name__):
+        evaluate(model_class.objects.all(), text)
+
+
+@pytest.mark.parametrize("evaluate", TASK_EVALUATIONS.values(), ids=TASK_EVALUATIONS)
+def test_unscoped_task_verbs_raise_instead_of_returning_rows(
     evaluate, task, other_task
 ):
     with pytest.raises(UnscopedQueryError):
         evaluate(Task.objects.all())
+
+
+@pytest.mark.parametrize("model", [Task, TaskList])
+def test_the_unscoped_manager_by_name_sees_every_user(model, task, other_task):
+    assert {row.user_id for row in model.unscoped.all()} == {
+        task.user_id,
+        other_task.user_id,
+    }
+
+
+def test_related_managers_of_lists_fail_closed(user, task):
+    with pytest.raises(UnscopedQueryError):
+        list(user.task_lists.all())
+    with pytest.raises(UnscopedQueryError):
+        list(task.list.tasks.all())
 
 
 def test_unscoped_manager_method_raises(task):

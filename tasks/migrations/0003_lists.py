@@ -57,9 +57,9 @@ SAME_OWNER = {
             "BEGIN SELECT RAISE(ABORT, 'task_list_same_owner'); END",
         ],
         [
-            "DROP TRIGGER task_list_same_owner_insert",
-            "DROP TRIGGER task_list_same_owner_update",
-            "DROP TRIGGER task_list_same_owner_list_update",
+            "DROP TRIGGER IF EXISTS task_list_same_owner_insert",
+            "DROP TRIGGER IF EXISTS task_list_same_owner_update",
+            "DROP TRIGGER IF EXISTS task_list_same_owner_list_update",
         ],
     ),
 }

@@ -55,7 +55,15 @@ def test_the_json_export_downloads_a_file(js, new_page, live_server, user, tasks
     assert {row["title"] for row in rows} == set(TITLES)
     assert all(
         list(row)
-        == ["id", "title", "description", "completed", "created_at", "updated_at"]
+        == [
+            "id",
+            "title",
+            "description",
+            "completed",
+            "created_at",
+            "updated_at",
+            "list_id",
+        ]
         for row in rows
     )
     assert {row["title"]: row["completed"] for row in rows}["Plain"] is True
