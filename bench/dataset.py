@@ -215,20 +215,15 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime, lists):
             updated = created + timedelta(
                 seconds=rng.random() * (now - created).total_seconds()
             )
-        yield (
-            task_id,
-            index,
-            lists[0] if rng.random() < 0.5 else rng.choice(lists),
-            _title(rng),
-            _description(rng),
-            completed,
-            created,
-            updated,
-        )
+        list_id = lists[0] if rng.random() < 0.5 else rng.choice(lists)
+        title, description = _title(rng), _description(rng)
+        yield (task_id, index, list_id, title, description, completed, created, updated)
 
 
+# The last three have no default in the database: none recurs.
 TASK_COLUMNS = ["id", "user_id", "list_id", "title", "description", "completed",
-                "created_at", "updated_at"]  # fmt: skip
+                "created_at", "updated_at", "recurrence", "recur_from",
+                "sequence"]  # fmt: skip
 SETVAL = "SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))"
 INDEXES = (
     "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "
@@ -252,7 +247,8 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
     """Fill the freshly migrated database with users, lists and tasks (COPY).
 
     User ``i`` has id ``i`` and its Inbox id ``i`` too (the post_save signal
-    that makes one does not run for COPY); the big user's other lists follow.
+    that makes one does not run for COPY, nor the one that makes a profile); the
+    big user's other lists follow.
     """
     now, big = datetime.now(UTC), sizes.users + 1
     extra = {name: big + 1 + i for i, name in enumerate(BIG_USER_LISTS)}
@@ -289,6 +285,11 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
                     copy.write_row((index, index, "Inbox", True, _joined(index, now)))
                 for name, list_id in extra.items():
                     copy.write_row((list_id, big, name, False, _joined(big, now)))
+            with cur.copy(
+                "COPY accounts_profile (user_id, time_zone) FROM STDIN"
+            ) as copy:
+                for index in range(1, big + 1):
+                    copy.write_row((index, "UTC"))  # what a signup gets
             print(f"  users: {big:,}, lists: {big + len(extra):,}")
 
         types = _column_types(conn, "tasks_task", TASK_COLUMNS)
@@ -301,7 +302,7 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
                 lists = [index, *(extra.values() if index == big else ())]
                 first_id = (index - 1) * sizes.tasks_per_user + 1
                 for row in _user_tasks(index, count, first_id, now, lists):
-                    copy.write_row(row)
+                    copy.write_row((*row, "", "due", 0))
         print(f"  tasks: {sizes.total_tasks:,}")
 
         started = time.monotonic()
@@ -332,9 +333,10 @@ def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
     """``count`` new tasks for ``user_id`` to delete; their ids."""
     with admin_connect(admin_url, dbname) as conn:
         rows = conn.execute(
-            "INSERT INTO tasks_task (user_id, list_id, title, description, "
-            "completed, created_at, updated_at) SELECT %s, %s, 'To delete ' || n, "
-            "'', false, now() - interval '1 year', now() "
+            "INSERT INTO tasks_task (user_id, list_id, title, description, completed, "
+            "created_at, updated_at, recurrence, recur_from, sequence) SELECT %s, %s, "
+            "'To delete ' || n, '', false, now() - interval '1 year', now(), '', "
+            "'due', 0 "
             "FROM generate_series(1, %s) n RETURNING id",
             [user_id, user_id, count],  # the Inbox's id is its user's
         ).fetchall()

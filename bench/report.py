@@ -95,6 +95,7 @@ def _number(value) -> str:
 
 def markdown(results: dict) -> str:
     meta, sizes = results["meta"], results["meta"]["sizes"]
+    load = meta["load_average"]
     lines = [
         "# Benchmark results",
         "",
@@ -110,12 +111,8 @@ def markdown(results: dict) -> str:
         f"| load | {meta['concurrency']} Locust users, {meta['seconds']:g} s per cell; "
         f"{meta['sequential']} requests one at a time |",
         f"| machine | {meta['machine']} |",
-        "| load average (1, 5, 15 min) | start "
-        + ", end ".join(
-            " / ".join(f"{x:.2f}" for x in meta["load_average"][k])
-            for k in ("start", "end")
-        )
-        + " (others share the machine) |",
+        "| load average (1, 5, 15 min) | {:.2f}, {:.2f}, {:.2f} at the start, "
+        "{:.2f}, {:.2f}, {:.2f} at the end |".format(*load["start"], *load["end"]),
         "| run time | "
         + ", ".join(f"{k} {v:.0f} s" for k, v in meta["timings_s"].items())
         + " |",
