@@ -5,11 +5,18 @@ statement (an INSERT, or a conditional UPDATE), so nothing here reads the
 database, and the owner never comes from the request.
 """
 
-from datetime import UTC
+from datetime import UTC, date
 
 from django import forms
 
-from .models import DESCRIPTION_MAX_LENGTH, LIST_NAME_MAX_LENGTH, TITLE_MAX_LENGTH
+from . import recurrence
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    LIST_NAME_MAX_LENGTH,
+    RECURRENCE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    RecurFrom,
+)
 
 # The largest id a bigint can hold; larger numbers are no row's.
 MAX_ID = 2**63 - 1
@@ -33,6 +40,63 @@ class TaskForm(forms.Form):
     list = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
     )
+    due_date = forms.DateField(
+        required=False,
+        label="Due date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter a real date, such as 2026-12-24."},
+    )
+    due_time = forms.TimeField(
+        required=False,
+        label="Time",
+        help_text="Optional, in your time zone.",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Enter a time such as 09:30."},
+    )
+    recurrence = forms.CharField(
+        required=False,
+        label="Repeat",
+        max_length=RECURRENCE_MAX_LENGTH,
+        widget=forms.Select,
+    )
+    recur_from = forms.ChoiceField(
+        required=False,
+        label="Next one counted from",
+        choices=RecurFrom.choices,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "recurrence" in self.fields:
+            self.fields["recurrence"].widget.choices = self.repeat_choices()
+
+    def repeat_choices(self) -> list[tuple[str, str]]:
+        """The presets for the task's due date, and its own rule if it is
+        none of them (one written through the API, say)."""
+        due_date = self.initial.get("due_date")
+        choices = [("", "Does not repeat"), *recurrence.presets(due_date)]
+        rule = self.initial.get("recurrence")
+        if rule and rule not in dict(choices):
+            choices.append((rule, recurrence.describe(rule)))
+        return choices
+
+    def clean_recur_from(self):
+        return self.cleaned_data["recur_from"] or RecurFrom.DUE
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("due_time") and not cleaned_data.get("due_date"):
+            self.add_error("due_time", "Give the date this time is on.")
+        rule = cleaned_data.get("recurrence")
+        if rule:
+            try:
+                cleaned_data["recurrence"] = recurrence.validate(
+                    rule, cleaned_data.get("due_date") or date.today()
+                )
+            except forms.ValidationError as error:
+                self.add_error("recurrence", error)
+        return cleaned_data
 
 
 class TaskEditForm(TaskForm):
@@ -72,6 +136,10 @@ class TaskEditForm(TaskForm):
                 "description": task.description,
                 "completed": task.completed,
                 "list": task.list_id,
+                "due_date": task.due_date,
+                "due_time": task.due_time,
+                "recurrence": task.recurrence,
+                "recur_from": task.recur_from,
                 "version": task.updated_at.isoformat(),
             },
             **kwargs,
@@ -85,6 +153,10 @@ class TaskTitleForm(TaskEditForm):
     description = None
     completed = None
     list = None
+    due_date = None
+    due_time = None
+    recurrence = None
+    recur_from = None
 
 
 class TaskListForm(forms.Form):

@@ -65,6 +65,15 @@ def _tasks(request: HttpRequest):
     return Task.objects.for_user(request.user)
 
 
+def _shown(request: HttpRequest):
+    """The tasks the list page the form was sent from shows (its list, search
+    and due view, every status): what its bulk buttons count and act on."""
+    _, where = _list_at(request)
+    clock = Clock.in_zone(zone_of(request.user))
+    tasks = _tasks(request).in_list(where.list_id).search(where.q)
+    return tasks.due_in(where.due, clock)
+
+
 def _lists(request: HttpRequest) -> list:
     return list(TaskList.objects.for_user(request.user))
 
@@ -159,7 +168,10 @@ class Where:
             "status": self.status,
             **changes,
         }
-        return urlencode({key: value for key, value in values.items() if value})
+        shown = {key: value for key, value in values.items() if value}
+        if shown.get("status") == "all":  # the default
+            del shown["status"]
+        return urlencode(shown)
 
 
 @require_GET
@@ -509,14 +521,14 @@ def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def task_toggle_all(request: HttpRequest) -> HttpResponse:
-    _tasks(request).toggle_all()
+    _shown(request).toggle_all()
     messages.success(request, "Updated all tasks.")
     return _done(request, main="task_items", whole_list=True)
 
 
 @require_POST
 def task_clear_completed(request: HttpRequest) -> HttpResponse:
-    trashed = _tasks(request).clear_completed()
+    trashed = _shown(request).clear_completed()
     if trashed:
         _say_trashed(request, trashed)
     else:

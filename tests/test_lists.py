@@ -339,8 +339,8 @@ def test_filter_and_page_links_keep_the_list_and_the_search(
     make_tasks(user, 60, list=groceries, description="milk")
     body = alice_client.get(f"/tasks/?list={groceries.pk}&q=milk").content.decode()
     assert f'href="?list={groceries.pk}&amp;q=milk&amp;status=active"' in body
-    assert f'href="?list={groceries.pk}&amp;q=milk&amp;status=all&amp;page=2"' in body
-    assert f'href="?list={groceries.pk}&amp;status=all">Clear search</a>' in body
+    assert f'href="?list={groceries.pk}&amp;q=milk&amp;page=2"' in body
+    assert f'href="?list={groceries.pk}">Clear search</a>' in body
 
 
 def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, task):
@@ -378,3 +378,26 @@ def test_an_in_place_toggle_updates_the_menus_counts_in_the_same_query(
     # All tasks, Inbox, Groceries: nothing left to do anywhere.
     assert body.count('>0<span class="visually-hidden"> active</span>') == 3
     assert "<strong>0</strong> items left" in body
+
+
+@pytest.mark.parametrize("path", ["/tasks/toggle-all/", "/tasks/clear-completed/"])
+def test_the_bulk_buttons_act_on_the_list_and_search_shown(
+    alice_client, user, groceries, path, django_assert_max_num_queries
+):
+    tasks = Task.objects.for_user(user)
+    tasks.create(title="Bread", list=groceries, completed=True)
+    tasks.create(title="Milk", list=groceries)
+    tasks.create(title="Milk chocolate", list=groceries, completed=True)
+    tasks.create(title="Report", completed=True)  # in the Inbox
+    before = set(tasks.exclude(list=groceries).values_list("title", "completed"))
+    next_page = f"/tasks/?list={groceries.pk}&q=milk"
+    with django_assert_max_num_queries(2):
+        alice_client.post(path, {"next": next_page})
+    assert set(tasks.exclude(list=groceries).values_list("title", "completed")) == (
+        before
+    )
+    assert tasks.get(title="Bread").completed  # not in the search
+    if path == "/tasks/toggle-all/":
+        assert tasks.get(title="Milk").completed
+    else:
+        assert not tasks.filter(title="Milk chocolate").exists()

@@ -258,6 +258,33 @@ def test_inline_edit_saves_on_enter_and_on_blur_and_escape_cancels(
     assert same_document(page)
 
 
+def test_rows_keep_edit_and_delete_on_their_line_with_a_marker_or_the_editor(
+    new_page, live_server, user
+):
+    # On a desktop a row is one line: a description's marker or the open
+    # inline editor (in place of the title, which hides) push nothing onto a
+    # second line, and Edit and Delete stay where the other rows have them.
+    tasks = Task.objects.for_user(user)
+    tasks.create(title="Plain")
+    tasks.create(title="With notes", description="Sunday")
+    editing = tasks.create(title="Being edited")
+    page = open_list(new_page, live_server, user)
+    page.get_by_role("link", name="Being edited", exact=True).dblclick()
+    expect(page.locator(f"#edit-{editing.pk}")).to_be_focused()
+    expect(page.get_by_role("link", name="Being edited", exact=True)).to_be_hidden()
+
+    boxes = page.locator("#task-list li.task").evaluate_all(
+        """rows => rows.map(row => ({
+            height: row.getBoundingClientRect().height,
+            edit: row.querySelector("a.edit").getBoundingClientRect().x,
+            del: row.querySelector("button.danger").getBoundingClientRect().x,
+        }))"""
+    )
+    assert len({box["edit"] for box in boxes}) == 1, boxes
+    assert len({box["del"] for box in boxes}) == 1, boxes
+    assert max(box["height"] for box in boxes) < 70, boxes  # one line, not two
+
+
 def test_an_emptied_title_moves_the_task_to_the_trash_with_undo(
     new_page, live_server, user
 ):
