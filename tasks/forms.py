@@ -71,7 +71,7 @@ class TaskForm(forms.Form):
         if "recurrence" in self.fields:
             self.fields["recurrence"].widget.choices = self.repeat_choices()
 
-    def repeat_choices(self) -> list[tuple[str, str]]:
+    def repeat_choices(self):
         """The presets for the task's due date, and its own rule if it is
         none of them (one written through the API, say)."""
         due_date = self.initial.get("due_date")

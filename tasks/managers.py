@@ -9,7 +9,7 @@ production. The admin and management commands that truly need every row use
 
 from datetime import timedelta
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, models, transaction
 from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
-from . import dates, search
+from . import dates, recurrence, search
 
 
 def _count_of(queryset) -> Subquery:
@@ -346,6 +346,10 @@ def counts_of(navigation) -> dict[str, int] | None:
 
 class TaskQuerySet(OwnedQuerySet):
     def update(self, **kwargs):
+        if "completed" in kwargs:
+            # Completing a recurring task adds the next one of its series:
+            # the rows are needed to know which (a few columns each).
+            return len(self._update_returning(kwargs, ["completed", "recurrence"]))
         return super(TaskQuerySet, self._into_own_list(kwargs)).update(
             **_stamped(kwargs)
         )
@@ -566,10 +570,73 @@ class TaskQuerySet(OwnedQuerySet):
         columns = [field.get_col(opts.db_table) for field in fields]
         converters = compiler.get_converters(columns)
         names = [field.attname for field in fields]
-        return [
+        tasks = [
             self.model.from_db(self.db, names, row)
             for row in compiler.apply_converters(rows, converters)
         ]
+        if "completed" in values:
+            self._continue_series(tasks)
+        return tasks
+
+    def _continue_series(self, tasks) -> None:
+        """Add the next task of every recurring task among ``tasks`` that is
+        now completed (``tasks.recurrence``), due as its rule says in its
+        owner's time zone.
+
+        Every completion passes here (toggles, Mark all, bulk complete, the
+        API, the edit page, the admin), as they all write through
+        ``_update_returning()``. The next task has its series and the next
+        place in it, which are unique together: completing the same task
+        twice, or twice at once, or an old one again, adds nothing more.
+        """
+        done = [t for t in tasks if t.completed and t.recurrence]
+        if not done:
+            return
+        if "title" in done[0].get_deferred_fields():  # only what update() read
+            everything = self.model.unscoped.filter(pk__in=[t.pk for t in done])
+            done = list(everything.select_related("user__profile"))
+        zones = {}
+        nexts = []
+        for task in done:
+            owner = (
+                self._owner
+                if task.user_id == getattr(self._owner, "pk", None)
+                else task.user
+            )
+            if task.user_id not in zones:
+                zones[task.user_id] = dates.Clock.in_zone(dates.zone_of(owner))
+            clock = zones[task.user_id]
+            try:
+                when = recurrence.next_due(
+                    task.recurrence,
+                    task.recur_from,
+                    task.due_date,
+                    task.due_time,
+                    completed_on=clock.today,
+                    today=clock.today,
+                    zone=clock.zone,
+                    completed_count=task.sequence + 1,
+                )
+            except ValidationError:  # a rule the checks would refuse today
+                continue
+            if when is None:  # the series has ended
+                continue
+            nexts.append(
+                self.model(
+                    user_id=task.user_id,
+                    list_id=task.list_id,
+                    title=task.title,
+                    description=task.description,
+                    due_date=when[0],
+                    due_time=when[1],
+                    recurrence=task.recurrence,
+                    recur_from=task.recur_from,
+                    series_id=task.series_id or task.pk,
+                    sequence=task.sequence + 1,
+                )
+            )
+        if nexts:
+            self.model.unscoped.bulk_create(nexts, ignore_conflicts=True)
 
     def complete(self) -> int:
         return self.update(completed=True)
