@@ -16,6 +16,13 @@ its user's id (``UserSession.user``) and loaded with the user joined in:
 - an API call with ``Authorization: Bearer <token>``: **one query** (token and
   user), plus an ``UPDATE`` of the token's last use at most once a minute.
 
+The user's time zone (``accounts.Profile``) comes joined to both queries, so
+it is activated (``django.utils.timezone.activate``) the moment the user is
+known, at no query: when the lazy ``request.user`` is first resolved, or a
+token is accepted. Nothing loads the session earlier for it, so the task
+list's one round trip stands. ``AuthenticationMiddleware`` deactivates it
+when the request ends (a thread serves many users).
+
 Everything that takes part lives in this module: the session store, the
 authentication backend, the two middleware and the API's two authenticators.
 """
@@ -39,7 +46,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from .models import AccessToken
+from .models import AccessToken, profile_of
 
 # --- The session: its row brings the user along ---------------------------------
 
@@ -123,7 +130,18 @@ class ModelBackend(backends.ModelBackend):
         user = _session_user.get()
         if user is not None and user.pk == user_id:
             return user if self.user_can_authenticate(user) else None
-        return super().get_user(user_id)
+        # Not loaded with the session (another session engine): the profile
+        # comes along all the same, for the time zone.
+        users = auth.get_user_model()._default_manager.select_related("profile")
+        user = users.filter(pk=user_id).first()
+        return user if user and self.user_can_authenticate(user) else None
+
+
+def activate_time_zone(user) -> None:
+    """Show every time in ``user``'s zone from now on in this request (UTC
+    for a user without a profile). No query: the profile came with the user."""
+    if user.is_authenticated:
+        timezone.activate(profile_of(user).zone)
 
 
 def get_user(request: HttpRequest):
@@ -131,10 +149,21 @@ def get_user(request: HttpRequest):
     session = request.session
     session.get(SESSION_KEY)  # loads the row, and its user with it
     with _offering(getattr(session, "user", None)):
-        return auth.get_user(request)
+        user = auth.get_user(request)
+    activate_time_zone(user)
+    return user
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    def __call__(self, request):
+        # The zone is activated per thread; a request starts, and leaves the
+        # thread, with none (the default, UTC) whoever came before.
+        timezone.deactivate()
+        try:
+            return super().__call__(request)
+        finally:
+            timezone.deactivate()
+
     def process_request(self, request):
         super().process_request(request)
         request.user = SimpleLazyObject(partial(get_user, request))
@@ -206,6 +235,7 @@ class TokenAuth(HttpBearer):
             raise InvalidToken
         # So that code after the view (the request log) sees who it was.
         request.user = user
+        activate_time_zone(user)
         return user
 
 

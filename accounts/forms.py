@@ -1,17 +1,35 @@
+from functools import cache
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core import signing
 from django.core.validators import MaxLengthValidator
+from django.utils.html import format_html, format_html_join
 
-from .models import AccessToken
+from .models import AccessToken, Profile, canonical_time_zone, time_zone_names
 from .throttling import is_current_password
 
 NO_EMAIL_NO_RECOVERY = (
     "Without one, a forgotten password cannot be recovered: "
     "the account and its tasks are lost."
 )
+
+
+class BrowserTimeZoneField(forms.Field):
+    """A hidden field that static/js/time-zone.js fills with the browser's
+    zone. Anything else (no JavaScript, a zone this server does not know,
+    junk) is UTC, never an error the user could not see: the account page
+    changes it."""
+
+    widget = forms.HiddenInput(attrs={"data-browser-time-zone": ""})
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value) -> str:
+        return (isinstance(value, str) and canonical_time_zone(value[:100])) or "UTC"
 
 
 class SignupForm(UserCreationForm):
@@ -23,10 +41,20 @@ class SignupForm(UserCreationForm):
         label="Email address (optional)",
         help_text=f"Used only to reset a forgotten password. {NO_EMAIL_NO_RECOVERY}",
     )
+    time_zone = BrowserTimeZoneField()
     field_order = ["username", "email", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):
         fields = ["username"]
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        if commit and self.cleaned_data["time_zone"] != "UTC":
+            # The profile was made with the user (accounts.signals), in UTC.
+            Profile.objects.filter(user=user).update(
+                time_zone=self.cleaned_data["time_zone"]
+            )
+        return user
 
 
 class LoginForm(AuthenticationForm):
@@ -91,6 +119,62 @@ class TokenForm(forms.Form):
         label="Token name",
         help_text="What the token is for, e.g. “laptop script”.",
     )
+
+
+# --- Time zone ------------------------------------------------------------------------
+
+TIME_ZONE_LIST_ID = "time-zone-names"
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text box offering every zone name as you type (``<input list>`` and
+    its ``<datalist>``): searchable in every browser, a plain text box where
+    datalists are not supported."""
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            {
+                "list": TIME_ZONE_LIST_ID,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "none",
+                **(attrs or {}),
+            }
+        )
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, value, attrs, renderer) + _zone_datalist()
+
+
+@cache
+def _zone_datalist() -> str:
+    # Some 600 names: built once per process.
+    return format_html(
+        '<datalist id="{}">{}</datalist>',
+        TIME_ZONE_LIST_ID,
+        format_html_join(
+            "", '<option value="{}"></option>', ((n,) for n in time_zone_names())
+        ),
+    )
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.CharField(
+        max_length=64,
+        label="Time zone",
+        help_text="Every time is shown in it. Type to search, e.g. “Berlin”.",
+        widget=TimeZoneInput(),
+        error_messages={"max_length": "No time zone has a name that long."},
+    )
+
+    def clean_time_zone(self) -> str:
+        name = canonical_time_zone(self.cleaned_data["time_zone"])
+        if name is None:
+            raise forms.ValidationError(
+                "Choose a time zone from the list, such as Europe/Berlin.",
+                code="invalid_time_zone",
+            )
+        return name
 
 
 # --- Email address: used only once the link mailed to it is opened -------------------

@@ -95,6 +95,17 @@ def time_zone_names() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
+@cache
+def _zone_names_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in time_zone_names()}
+
+
+def canonical_time_zone(value: str) -> str | None:
+    """The zone name ``value`` spells, in its proper case ("europe/berlin"
+    gives "Europe/Berlin"), or None if it names no zone."""
+    return _zone_names_by_folded_name().get(value.strip().casefold())
+
+
 def validate_time_zone(value: str) -> None:
     if value not in set(time_zone_names()):
         raise ValidationError(
@@ -129,3 +140,34 @@ class Profile(models.Model):
             return zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo("UTC")  # a zone the server no longer knows
+
+
+def profile_of(user) -> Profile:
+    """``user.profile``, or an unsaved one with the defaults (UTC) for a user
+    made without one (``bulk_create`` sends no signal). Free when the profile
+    came with the user (the session's and the token's queries join it)."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        return Profile(user_id=user.pk)
+
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar subscription address, ``/calendar/<token>.ics``.
+
+    Only the token's SHA-256 is stored (as for API tokens). One per user:
+    making a new one replaces the hash in place, so the old address stops
+    working in the same statement.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="calendar_feed",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.user}'s calendar feed"

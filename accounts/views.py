@@ -33,11 +33,12 @@ from .forms import (
     LoginForm,
     PasswordChangeForm,
     SignupForm,
+    TimeZoneForm,
     TokenForm,
     confirmed_email,
     email_confirmation_token,
 )
-from .models import AccessToken, UserSession
+from .models import AccessToken, Profile, UserSession, profile_of
 from .throttling import one_password_check_at_a_time
 
 logger = logging.getLogger(__name__)
@@ -69,11 +70,33 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+def _account_page(request: HttpRequest, **forms) -> HttpResponse:
+    forms.setdefault("email_form", EmailForm(request.user))
+    forms.setdefault(
+        "time_zone_form",
+        TimeZoneForm(initial={"time_zone": profile_of(request.user).time_zone}),
+    )
+    return render(request, "accounts/account.html", forms)
+
+
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "accounts/account.html", {"email_form": EmailForm(request.user)}
-    )
+    return _account_page(request)
+
+
+@require_POST
+def change_time_zone(request: HttpRequest) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, time_zone_form=form)
+    name = form.cleaned_data["time_zone"]
+    # One UPDATE; a user made without a profile (bulk_create) gets one.
+    if not Profile.objects.filter(user=request.user).update(time_zone=name):
+        Profile.objects.update_or_create(
+            user=request.user, defaults={"time_zone": name}
+        )
+    messages.success(request, f"Time zone set to {name}.")
+    return redirect("account")
 
 
 # --- Email address ----------------------------------------------------------------
@@ -104,7 +127,7 @@ def _mail_confirmation_link(request: HttpRequest, email: str) -> None:
 def change_email(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.user, request.POST)
     if not form.is_valid():
-        return render(request, "accounts/account.html", {"email_form": form})
+        return _account_page(request, email_form=form)
     _mail_confirmation_link(request, form.cleaned_data["email"])
     return redirect("account")
 

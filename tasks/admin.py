@@ -26,8 +26,21 @@ class TaskAdminForm(forms.ModelForm):
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     form = TaskAdminForm
-    list_display = ["title", "user", "list", "completed", "created_at", "updated_at"]
-    list_filter = ["completed", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "title",
+        "user",
+        "list",
+        "completed",
+        "due_date",
+        "recurrence",
+        "created_at",
+        "updated_at",
+    ]
+    list_filter = [
+        "completed",
+        "due_date",
+        ("user", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "user__username"]
     list_select_related = ["user", "list"]
     raw_id_fields = ["user"]

@@ -75,7 +75,8 @@ class TaskForm(forms.Form):
         """The presets for the task's due date, and its own rule if it is
         none of them (one written through the API, say)."""
         due_date = self.initial.get("due_date")
-        choices = [("", "Does not repeat"), *recurrence.presets(due_date)]
+        presets = recurrence.presets(due_date)
+        choices = [("", "Does not repeat"), *((rule, label) for label, rule in presets)]
         rule = self.initial.get("recurrence")
         if rule and rule not in dict(choices):
             choices.append((rule, recurrence.describe(rule)))

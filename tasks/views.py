@@ -29,7 +29,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import dates, search
+from . import dates, recurrence, search
 from .dates import Clock, zone_of
 from .forms import TaskEditForm, TaskForm, TaskListForm, TaskTitleForm
 from .list_page import (
@@ -397,10 +397,11 @@ def task_create(request: HttpRequest) -> HttpResponse:
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Ownership first, method second: for another user's id, any method is a
     # 404, so the answer never reveals that the id exists.
-    task = get_object_or_404(_tasks(request), pk=pk)
+    task = get_object_or_404(_tasks(request).select_related("list"), pk=pk)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    return render(request, "tasks/task_detail.html", {"task": task})
+    repeats = recurrence.describe(task.recurrence) if task.recurrence else ""
+    return render(request, "tasks/task_detail.html", {"task": task, "repeats": repeats})
 
 
 @require_http_methods(["GET", "POST"])

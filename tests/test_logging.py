@@ -351,6 +351,30 @@ def test_confirming_an_email_address_logs_no_link_token(
     ] * 2
 
 
+def test_a_calendar_feed_logs_no_token(alice_client, user, request_log, every_log):
+    made = alice_client.post("/accounts/calendar/", {"action": "create"})
+    token = re.search(r"/calendar/([^<]+)\.ics</code>", made.content.decode())[1]
+    unknown = "x" * len(token)
+
+    assert Client().get(f"/calendar/{token}.ics").status_code == 200
+    assert Client().head(f"/calendar/{token}.ics").status_code == 200
+    assert Client().get(f"/calendar/{unknown}.ics").status_code == 404
+    # Pasted with something after it: no URL pattern matches.
+    assert Client().get(f"/calendar/{token}.ics/x").status_code == 404
+
+    logs = every_log()
+    assert "Not Found" in logs  # Django's own line for a 404 is captured
+    assert token not in logs
+    assert unknown not in logs
+    assert [line["path"] for line in request_log()] == [
+        "/accounts/calendar/",
+        "/calendar/….ics",
+        "/calendar/….ics",
+        "/calendar/….ics",
+        "/calendar/…/x",
+    ]
+
+
 def test_paths_without_secrets_are_logged_as_they_are(alice_client, task, request_log):
     alice_client.get(f"/tasks/{task.pk}/")
     alice_client.get("/no/such/page/")

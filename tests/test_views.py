@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import UserSession
+from accounts.models import Profile, UserSession
 from tasks.models import Task
 from tests.factories import PASSWORD, TASK_URLS, make_tasks
 
@@ -821,9 +821,10 @@ def test_the_delete_confirm_page_returns_to_the_list_page_after_deleting(
 
 
 def test_the_detail_page_shows_times_with_the_zone_abbreviation(
-    alice_client, task, settings
+    alice_client, user, task
 ):
-    settings.TIME_ZONE = "Europe/Paris"
+    # The user's zone (accounts.Profile), not the server's, is the one shown.
+    Profile.objects.filter(user=user).update(time_zone="Europe/Paris")
     body = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     shown = re.findall(r"<time datetime=\"[^\"]+\">([^<]+)</time>", body)
     assert len(shown) == 2  # created, updated

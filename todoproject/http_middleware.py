@@ -1,7 +1,27 @@
 """Rules for every response the app itself makes (WhiteNoise answers for
 static files before these run, with its own caching headers)."""
 
+from functools import wraps
+
 from django.utils.cache import patch_cache_control, patch_vary_headers
+
+
+def own_cache_control(view):
+    """Mark ``view``'s responses as carrying their own ``Cache-Control``,
+    which ``NoStoreMiddleware`` then leaves alone.
+
+    For the calendar feed only (the contract's one exception): a calendar app
+    polls it, and its ETag and ``private, max-age`` spare both sides work.
+    An error it raises (a 404) is answered by the handlers, unmarked: no-store.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.own_cache_control = True
+        return response
+
+    return wrapped
 
 
 class NoStoreMiddleware:
@@ -11,7 +31,8 @@ class NoStoreMiddleware:
     Pages, exports and the API show a user's data, so neither the browser nor
     a proxy may keep a copy; what shows none (a login page, /health/db, an
     error page) is cheap and not worth caching either, so the rule has no
-    exceptions to get wrong. The API answers differently per token or session.
+    exceptions to get wrong but one: a view decorated ``@own_cache_control``
+    (the calendar feed). The API answers differently per token or session.
     """
 
     def __init__(self, get_response):
@@ -19,7 +40,8 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        patch_cache_control(response, no_store=True)
+        if not getattr(response, "own_cache_control", False):
+            patch_cache_control(response, no_store=True)
         if request.path.startswith("/api/"):
             patch_vary_headers(response, ("Authorization", "Cookie"))
         return response

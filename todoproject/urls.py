@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.calendar import feed as calendar_feed
 from tasks.api import api
 from tasks.urls import list_patterns
 from todoproject import views
@@ -15,6 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("health/db", views.health_db, name="health-db"),
+    # The token is a secret: the request log leaves out a parameter so named.
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
 ]
 
 handler400 = views.bad_request
