@@ -12,9 +12,21 @@ from datetime import timedelta
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections, models, transaction
-from django.db.models import Count, Exists, F, Func, IntegerField, Q, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    JSONField,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.constants import OnConflict
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce, JSONArray, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
@@ -28,6 +40,19 @@ def _count_of(queryset) -> Subquery:
         n=Func("pk", function="COUNT", output_field=IntegerField())
     )
     return Subquery(counted.values("n"))
+
+
+def _counts_of(queryset) -> Subquery:
+    """All and active tasks of ``queryset`` as one scalar subquery, a JSON
+    array ``[all, active]``: the database runs the query (a search, say)
+    once for both numbers."""
+    counted = queryset.annotate(
+        n=JSONArray(
+            Func("pk", function="COUNT"),
+            Func(Case(When(completed=False, then=1)), function="COUNT"),
+        )
+    )
+    return Subquery(counted.values("n"), output_field=JSONField())
 
 
 def _stamped(values: dict) -> dict:
@@ -215,12 +240,10 @@ class TaskListQuerySet(OwnedQuerySet):
         All but the lists' counts ride on every row as scalar subqueries,
         which the database computes once.
         """
-        everything = tasks.order_by()
         Task = self.model._meta.get_field("tasks").related_model
         active = Task.objects.for_user(self._owner).active().order_by()
         return self.with_active_counts().annotate(
-            tasks_all=_count_of(everything),
-            tasks_active=_count_of(everything.active()),
+            tasks_counts=_counts_of(tasks.order_by()),
             due_today=_count_of(active.filter(dates.due("today", clock))),
             due_upcoming=_count_of(active.filter(dates.due("upcoming", clock))),
         )
@@ -340,7 +363,7 @@ def counts_of(navigation) -> dict[str, int] | None:
     """The counters that ride on the evaluated ``navigation()`` rows."""
     if not navigation:
         return None
-    all_count, active = navigation[0].tasks_all, navigation[0].tasks_active
+    all_count, active = navigation[0].tasks_counts
     return {"all": all_count, "active": active, "completed": all_count - active}
 
 
