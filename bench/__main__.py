@@ -1,3 +1,5 @@
+import locust  # noqa: F401 - first: it patches the standard library for gevent
+
 from bench.cli import main
 
 # Guarded: the data loader's worker processes import the main module again.

@@ -15,14 +15,22 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import requests
 
-from bench import BENCH_DIR, RESULTS_DIR, ROOT_DIR, WORK_DIR, dataset, report
+from bench import (
+    BENCH_DIR,
+    RESULTS_DIR,
+    ROOT_DIR,
+    WORK_DIR,
+    dataset,
+    locustfile,
+    report,
+)
 from bench.dataset import BenchSetupError, Sizes
 from bench.pages import EXPECTED, KINDS, Browser, steps
 
@@ -41,7 +49,7 @@ DEFAULTS = {
     "big_user_tasks": (10_000, 2_000, "tasks of the one big user"),
     "delays": ("0,2,10", "0,10", "simulated round-trip times, ms"),
     "concurrency": (4, 4, "Locust users under load"),
-    "seconds": (2.0, 1.0, "seconds of load per page, configuration and delay"),
+    "seconds": (3.0, 1.0, "seconds of load per page, configuration and delay"),
     "sequential": (20, 5, "one-at-a-time requests per page, configuration, delay"),
     "compare_samples": (40, 20, "one-at-a-time requests of each user, big vs regular"),
     "kinds": (",".join(KINDS), ",".join(KINDS), "pages measured for chosen"),
@@ -113,11 +121,8 @@ def control(url: str, method: str = "GET") -> dict:
 
 
 def load_metrics(entry: dict, seconds: float) -> dict:
-    """Throughput and percentiles from a Locust stats entry (its JSON output).
-
-    Locust keeps response times as a histogram, rounded to 2 significant
-    digits above 100 ms.
-    """
+    """Throughput and percentiles from Locust's histogram (2 significant digits
+    above 100 ms)."""
     times = [int(ms) for ms, n in entry["response_times"].items() for _ in range(n)]
     cuts = statistics.quantiles(
         times * (2 if len(times) < 2 else 1), n=100, method="inclusive"
@@ -153,12 +158,8 @@ class Target:
             PORT=str(self.app_port),
             DATABASE_URL=bench.database_url("127.0.0.1", self.proxy_port),
         )
-        bench.start(
-            f"app-{name}",
-            "-m gunicorn todoproject.wsgi -c gunicorn.conf.py",
-            env,
-            self.log,
-        )
+        gunicorn = "-m gunicorn todoproject.wsgi -c gunicorn.conf.py"
+        bench.start(f"app-{name}", gunicorn, env, self.log)
         wait_for(self.url + "/health/db", 60)
 
     def set_delay(self, rtt_ms) -> None:
@@ -170,9 +171,8 @@ class Target:
 
     def send(self, session: requests.Session):
         def send(method, path, name, data=None, headers=None):
-            url = self.url + path
-            options = {"allow_redirects": False, "timeout": 60}
-            return session.request(method, url, data=data, headers=headers, **options)
+            options = {"data": data, "headers": headers, "allow_redirects": False}
+            return session.request(method, self.url + path, timeout=60, **options)
 
         return send
 
@@ -223,7 +223,7 @@ class Bench:
         self.processes: list[subprocess.Popen] = []
         self.cells: list[dict] = []
         self.failures: list[str] = []
-        self.started = time.monotonic()
+        self.started, self.load_average = time.monotonic(), os.getloadavg()
 
     def env(self, **extra) -> dict:
         return {
@@ -249,14 +249,10 @@ class Bench:
     def start(self, name: str, args: str, env: dict, log=None) -> None:
         """Start ``python ARGS`` in its own process group, its output to a log."""
         with open(log or WORK_DIR / f"{name}.log", "wb") as out:
+            command = [sys.executable, *args.split()]
             options = {"cwd": ROOT_DIR, "env": env, "stderr": subprocess.STDOUT}
-            process = subprocess.Popen(
-                [sys.executable, *args.split()],
-                stdout=out,
-                **options,
-                start_new_session=True,
-            )
-        self.processes.append(process)
+            options |= {"stdout": out, "start_new_session": True}
+            self.processes.append(subprocess.Popen(command, **options))
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -268,8 +264,6 @@ class Bench:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         self.processes = []
-
-    # -- setup -----------------------------------------------------------------
 
     def prepare(self) -> None:
         a = self.args
@@ -297,7 +291,8 @@ class Bench:
         with dataset.admin_connect(a.admin_url) as admin:
             # Write out what loading dirtied now, not during the measurements.
             admin.execute("CHECKPOINT")
-        self.baseline = dataset.max_task_id(a.admin_url, a.db_name)
+        with dataset.admin_connect(a.admin_url, a.db_name) as conn:
+            self.baseline = conn.execute("SELECT max(id) FROM tasks_task").fetchone()[0]
         static = [sys.executable, "manage.py", "collectstatic", "--noinput"]
         subprocess.run(
             static, cwd=ROOT_DIR, env=self.env(), check=True, stdout=subprocess.DEVNULL
@@ -317,6 +312,7 @@ class Bench:
                     "username": username,
                     "ids": ids[:20],
                     "task_count": len(ids),
+                    "list": user_id,  # its Inbox's id (bench/dataset.py)
                     "token": token,
                     "stock": [],
                     **target.log_in(username),
@@ -324,26 +320,28 @@ class Bench:
             )
         return out
 
-    # -- measuring -------------------------------------------------------------
-
-    def warm_up(self, target: Target, browser: Browser, delay) -> None:
+    def warm_up(self, target: Target, profile: dict, delay) -> None:
         """Grow every worker's pool to its threads before anything is measured.
 
-        Enough simultaneous list requests to keep every thread busy, on new
-        connections (which gunicorn shares out afresh) and at a long delay so
-        that they overlap, three times; then a few at the delay measured.
+        Bursts of simultaneous list requests, enough to keep every thread busy,
+        on new connections and at a long delay so that they overlap, until the
+        proxy holds one connection per thread: gunicorn's workers take new
+        connections as they race to them, and one burst left a worker's pool
+        short in 2 of 8 starts measured. Then a few at the delay measured.
         """
+        browser = Browser(profile, target.send(requests.Session()))
         target.set_delay(FILL_DELAY_MS)
-        busy = 2 * WORKERS * THREADS
+        busy, full = 2 * WORKERS * THREADS, WORKERS * THREADS
+        get = lambda _: requests.get(  # noqa: E731 - a new connection each
+            target.url + "/tasks/", headers={"Cookie": browser.cookie}, timeout=60
+        )
         with ThreadPoolExecutor(busy) as pool:
-            for _ in range(3):
-                # requests.get: a new connection for each.
-                get = lambda _: requests.get(  # noqa: E731
-                    target.url + "/tasks/",
-                    headers={"Cookie": browser.cookie},
-                    timeout=60,
-                )
+            for _ in range(20):
                 list(pool.map(get, range(busy)))
+                if target.name == "naive" or target.stats()["connections_open"] >= full:
+                    break
+            else:
+                print(f"  {target.name}: the pools did not reach {full} connections")
         target.set_delay(delay)
         for _ in range(5):
             browser.step("list")
@@ -370,39 +368,23 @@ class Bench:
             }
         return out
 
-    def under_load(self, target: Target, profiles: list[dict], kind: str, label: str):
-        users_file = WORK_DIR / f"users-{target.name}.json"
-        users_file.write_text(json.dumps(profiles))
-        out = WORK_DIR / "locust" / label
-        out.parent.mkdir(exist_ok=True)
+    def under_load(self, target: Target, profiles: list[dict], kind: str):
+        a = self.args
         before = target.stats()
-        a, locustfile = self.args, BENCH_DIR / "locustfile.py"
-        command = (
-            f"-m locust -f {locustfile} --headless --only-summary --loglevel WARNING "
-            f"--run-time {a.seconds:g}s --stop-timeout 30 "
-            f"--host {target.url} --users {a.concurrency} --spawn-rate 100 "
-            f"--tags {kind} --json-file {out}"
-        )
-        result = subprocess.run(
-            [sys.executable, *command.split()],
-            cwd=ROOT_DIR,
-            env=self.env(BENCH_USERS=str(users_file)),
-            capture_output=True,
-            text=True,
+        entries, errors = locustfile.load(
+            target.url, profiles, kind, a.concurrency, a.seconds
         )
         after = target.stats()
-        Path(f"{out}.log").write_text(result.stdout + result.stderr)
-        if result.returncode > 1:  # 1: some requests failed
-            raise RuntimeError(f"Locust failed: {result.stderr[-3000:]}")
-        with open(f"{out}.json") as f:
-            entries = {entry["name"]: entry for entry in json.load(f)}
         total = sum(entry["num_requests"] for entry in entries.values())
-        if result.returncode or any(e["num_failures"] for e in entries.values()):
-            self.failures.append(f"{target.name} {kind}: failures, see {out}.log")
+        if errors or any(e["num_failures"] for e in entries.values()):
+            self.failures.append(f"{target.name} {kind}: {errors[:3]}")
         connections = after["connections_opened"] - before["connections_opened"]
         return {
             name: load_metrics(entry, a.seconds)
-            | {"load_connections_per_request": connections / total}
+            | {
+                "load_connections_per_request": connections / total,
+                "open_connections": after["connections_open"],
+            }
             for name, entry in entries.items()
         }
 
@@ -416,9 +398,7 @@ class Bench:
                     a.admin_url, a.db_name, profile["id"], stock
                 )
         sequential = self.one_at_a_time(target, browser, kind)
-        load = self.under_load(
-            target, profiles, kind, f"{target.name}-{delay}ms-{kind}"
-        )
+        load = self.under_load(target, profiles, kind)
         if kind in ("create", "delete"):
             dataset.remove_new_tasks(
                 a.admin_url, a.db_name, [p["id"] for p in profiles], self.baseline
@@ -443,11 +423,10 @@ class Bench:
         """The list page of the user with many tasks next to a regular user's."""
         target.set_delay(0)
         out = {}
-        for page in ("first", "middle"):
+        for page, name in (("first", "list"), ("middle", "list_page"), ("search",) * 2):
             out[page] = {}
             for role, profile in (("big", big), ("small", small)):
                 browser = Browser(profile, target.send(requests.Session()))
-                name = "list" if page == "first" else "list_page"
                 latencies = []
                 for i in range(self.args.compare_samples + 5):
                     started = time.perf_counter()
@@ -466,15 +445,13 @@ class Bench:
         WORK_DIR.mkdir(exist_ok=True)
         self.prepare()
         step("The proxies and the apps")
-        configs = [
-            c for c in CONFIGS if getattr(a, "kinds" if c == "chosen" else f"{c}_kinds")
-        ]
+        kinds = {c: getattr(a, f"{c}_kinds", a.kinds) for c in CONFIGS}
+        configs = [c for c in CONFIGS if kinds[c]]
         targets, port = {}, a.port
         for name in configs:
-            targets[name] = Target(self, name, port, self.upstream)
-            port = targets[name].app_port + 1
-            print(f"  {name}: app {targets[name].url}, its proxy's control ", end="")
-            print(targets[name].control_url)
+            target = targets[name] = Target(self, name, port, self.upstream)
+            port = target.app_port + 1
+            print(f"  {name}: app {target.url}, proxy {target.proxy_port}")
         rows = dataset.users(a.admin_url, a.db_name, len(configs) * a.concurrency + 1)
         profiles = {
             name: self.profiles(
@@ -482,20 +459,11 @@ class Bench:
             )
             for i, name in enumerate(configs)
         }
-        kinds = {
-            "chosen": a.kinds,
-            "naive": a.naive_kinds,
-            "persistent": a.persistent_kinds,
-        }
-
         step("Pages: " + ", ".join(f"{d} ms" for d in a.delays))
         started = time.monotonic()
         for delay in a.delays:
             for name in configs:
-                browser = Browser(
-                    profiles[name][0], targets[name].send(requests.Session())
-                )
-                self.warm_up(targets[name], browser, delay)
+                self.warm_up(targets[name], profiles[name][0], delay)
             for kind in KINDS:
                 for name in configs:
                     if kind in kinds[name]:
@@ -514,12 +482,8 @@ class Bench:
         for target in targets.values():
             self.failures += target.app_problems()
         self.timings["total"] = time.monotonic() - self.started
-        results = {
-            "meta": self.meta(),
-            "cells": self.cells,
-            "compare": compare,
-            "failures": self.failures,
-        }
+        results = dict(meta=self.meta(), cells=self.cells, compare=compare)
+        results["failures"] = self.failures
         report.write(results, RESULTS_DIR)
         print(f"\nbench/results/ written ({self.timings['total']:.0f} s)")
         return 1 if self.failures else 0
@@ -542,6 +506,7 @@ class Bench:
             "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
             + platform.platform(),
             "timings_s": {k: round(v, 1) for k, v in self.timings.items()},
+            "load_average": {"start": self.load_average, "end": os.getloadavg()},
         }
 
 
@@ -561,8 +526,6 @@ def main(argv=None) -> int:
         print(f"\nbench: {exc}", file=sys.stderr)
         return 2
     except Exception:
-        import traceback
-
         traceback.print_exc()
         return 1
     finally:

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 # Part of every user's random seed: bump it when the data changes shape.
-DATASET_FORMAT = 2
+DATASET_FORMAT = 3
 HBA_MARKER = (
     "# added by the todo app's bench/ (SCRAM for its role; see bench/README.md)"
 )
@@ -36,6 +36,8 @@ class Sizes:
 
 
 BIG_USERNAME = "bench_big"
+# The big user's lists besides its Inbox; regular users keep all in the Inbox.
+BIG_USER_LISTS = ["Work", "Home", "Errands", "Reading", "Someday"]
 
 
 def username(index: int) -> str:
@@ -59,9 +61,6 @@ def admin_connect(admin_url: str, dbname: str | None = None) -> psycopg.Connecti
         ) from None
 
 
-# --- the server ------------------------------------------------------------------
-
-
 def check_tls(admin: psycopg.Connection) -> None:
     if admin.execute("SHOW ssl").fetchone()[0] != "on":
         raise BenchSetupError(
@@ -74,11 +73,9 @@ def check_tls(admin: psycopg.Connection) -> None:
 
 
 def ensure_role(admin: psycopg.Connection, role: str, password: str) -> None:
-    exists = admin.execute(
-        "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]
-    ).fetchone()
+    exists = "SELECT 1 FROM pg_roles WHERE rolname = %s"
+    verb = "ALTER" if admin.execute(exists, [role]).fetchone() else "CREATE"
     admin.execute("SET password_encryption = 'scram-sha-256'")
-    verb = "ALTER" if exists else "CREATE"
     admin.execute(
         sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
             sql.SQL(verb), sql.Identifier(role), sql.Literal(password)
@@ -97,13 +94,9 @@ def _role_needs_password(conninfo: dict) -> bool:
 
 
 def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> str:
-    """Make the server authenticate ``role`` with SCRAM; return what was done.
-
-    Neon always asks for a password (SCRAM-SHA-256), and those round trips are
-    part of what a new connection costs. A local server often trusts 127.0.0.1;
-    a line for the bench role alone, above the others, changes nothing for
-    anyone else.
-    """
+    """Make the server ask ``role`` for a SCRAM password, as Neon always does
+    (its round trips are part of a new connection's cost): a line for the bench
+    role alone, above the others. Returns what was done."""
     probe = {"host": host, "port": port, "user": role, "dbname": "postgres"}
     if _role_needs_password(probe):
         return "the server already asks the bench role for its password"
@@ -132,9 +125,6 @@ def ensure_scram(admin: psycopg.Connection, role: str, host: str, port: int) -> 
     raise BenchSetupError(f"added '{line}' to {hba_file}, but it did not take effect")
 
 
-# --- the database -------------------------------------------------------------------
-
-
 def recreate_database(admin: psycopg.Connection, dbname: str, role: str) -> None:
     admin.execute(
         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -158,8 +148,6 @@ def migrate(env: dict) -> None:
     if result.returncode:
         raise BenchSetupError(f"manage.py migrate failed:\n{result.stderr[-3000:]}")
 
-
-# --- the data ---------------------------------------------------------------------
 
 VERBS = [
     "Buy", "Call", "Email", "Fix", "Review", "Schedule", "Pay", "Book", "Clean",
@@ -211,8 +199,9 @@ def _joined(index: int, now: datetime) -> datetime:
     return now - timedelta(days=_rng(-index).uniform(30, 730))
 
 
-def _user_tasks(index: int, count: int, first_id: int, now: datetime):
-    """User ``index``'s ``count`` tasks, created since they joined, oldest first."""
+def _user_tasks(index: int, count: int, first_id: int, now: datetime, lists):
+    """User ``index``'s ``count`` tasks, created since they joined, oldest first,
+    each in one of ``lists`` (ids; the first, the Inbox, holds about half)."""
     rng = _rng(index)
     joined = _joined(index, now)
     span = (now - joined).total_seconds()
@@ -226,19 +215,20 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime):
             updated = created + timedelta(
                 seconds=rng.random() * (now - created).total_seconds()
             )
-        yield (
-            task_id,
-            index,
-            _title(rng),
-            _description(rng),
-            completed,
-            created,
-            updated,
-        )
+        list_id = lists[0] if rng.random() < 0.5 else rng.choice(lists)
+        title, description = _title(rng), _description(rng)
+        yield (task_id, index, list_id, title, description, completed, created, updated)
 
 
-TASK_COLUMNS = ["id", "user_id", "title", "description", "completed", "created_at",
-                "updated_at"]  # fmt: skip
+# The last three have no default in the database: none recurs.
+TASK_COLUMNS = ["id", "user_id", "list_id", "title", "description", "completed",
+                "created_at", "updated_at", "recurrence", "recur_from",
+                "sequence"]  # fmt: skip
+SETVAL = "SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))"
+INDEXES = (
+    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "
+    "('tasks_task', 'tasks_tasklist') ORDER BY 1, 2"
+)
 
 
 def _column_types(conn, table: str, columns: list[str]) -> list[str]:
@@ -254,13 +244,20 @@ def _column_types(conn, table: str, columns: list[str]) -> list[str]:
 
 
 def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
-    """Fill the freshly migrated database with users and their tasks (COPY)."""
-    now = datetime.now(UTC)
+    """Fill the freshly migrated database with users, lists and tasks (COPY).
+
+    User ``i`` has id ``i`` and its Inbox id ``i`` too (the post_save signal
+    that makes one does not run for COPY, nor the one that makes a profile); the
+    big user's other lists follow.
+    """
+    now, big = datetime.now(UTC), sizes.users + 1
+    extra = {name: big + 1 + i for i, name in enumerate(BIG_USER_LISTS)}
     with admin_connect(admin_url, dbname) as conn:
         # The rows are consistent by construction; skipping the per-row
-        # foreign-key triggers and building the indexes once, after the load,
-        # makes the load several times faster.
+        # foreign-key triggers and building the task indexes once, after the
+        # load, makes the load several times faster.
         conn.execute("SET session_replication_role = replica")
+        migrated = conn.execute(INDEXES).fetchall()
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes "
             "WHERE tablename = 'tasks_task' AND indexname NOT IN "
@@ -274,40 +271,50 @@ def load(admin_url: str, dbname: str, sizes: Sizes, password_hash: str) -> None:
                 "COPY auth_user (id, password, is_superuser, username, first_name, "
                 "last_name, email, is_staff, is_active, date_joined) FROM STDIN"
             ) as copy:
-                for index in range(1, sizes.users + 2):
-                    name = username(index) if index <= sizes.users else BIG_USERNAME
+                for index in range(1, big + 1):
+                    name = username(index) if index < big else BIG_USERNAME
                     copy.write_row(
                         (index, password_hash, False, name, "", "",
                          f"{name}@example.com", False, True, _joined(index, now))
                     )  # fmt: skip
-            print(f"  users: {sizes.users + 1:,}")
+            with cur.copy(
+                "COPY tasks_tasklist (id, user_id, name, is_inbox, created_at) "
+                "FROM STDIN"
+            ) as copy:
+                for index in range(1, big + 1):
+                    copy.write_row((index, index, "Inbox", True, _joined(index, now)))
+                for name, list_id in extra.items():
+                    copy.write_row((list_id, big, name, False, _joined(big, now)))
+            with cur.copy(
+                "COPY accounts_profile (user_id, time_zone) FROM STDIN"
+            ) as copy:
+                for index in range(1, big + 1):
+                    copy.write_row((index, "UTC"))  # what a signup gets
+            print(f"  users: {big:,}, lists: {big + len(extra):,}")
 
         types = _column_types(conn, "tasks_task", TASK_COLUMNS)
         columns = sql.SQL(", ").join(map(sql.Identifier, TASK_COLUMNS))
         copy_sql = sql.SQL("COPY tasks_task ({}) FROM STDIN (FORMAT BINARY)")
         with conn.cursor() as cur, cur.copy(copy_sql.format(columns)) as copy:
             copy.set_types(types)
-            for index in range(1, sizes.users + 2):
-                regular = index <= sizes.users
-                count = sizes.tasks_per_user if regular else sizes.big_user_tasks
+            for index in range(1, big + 1):
+                count = sizes.tasks_per_user if index < big else sizes.big_user_tasks
+                lists = [index, *(extra.values() if index == big else ())]
                 first_id = (index - 1) * sizes.tasks_per_user + 1
-                for row in _user_tasks(index, count, first_id, now):
-                    copy.write_row(row)
+                for row in _user_tasks(index, count, first_id, now, lists):
+                    copy.write_row((*row, "", "due", 0))
         print(f"  tasks: {sizes.total_tasks:,}")
 
         started = time.monotonic()
         conn.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             conn.execute(definition)
-        for table in ("auth_user", "tasks_task"):
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence({}, 'id'), "
-                    "(SELECT max(id) FROM {}))"
-                ).format(sql.Literal(table), sql.Identifier(table))
-            )
-        conn.execute("VACUUM (ANALYZE) auth_user")
-        conn.execute("VACUUM (ANALYZE) tasks_task")
+        if conn.execute(INDEXES).fetchall() != migrated:
+            raise RuntimeError("the indexes after loading differ from the migrations'")
+        for table in ("auth_user", "tasks_tasklist", "tasks_task"):
+            name = sql.Identifier(table)
+            conn.execute(sql.SQL(SETVAL).format(sql.Literal(table), name))
+            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(name))
         print(f"  indexes, vacuum, analyze: {time.monotonic() - started:.1f} s")
 
 
@@ -322,20 +329,16 @@ def users(admin_url: str, dbname: str, count: int) -> list[tuple[int, str, list]
         ).fetchall()
 
 
-def max_task_id(admin_url: str, dbname: str) -> int:
-    with admin_connect(admin_url, dbname) as conn:
-        return conn.execute("SELECT max(id) FROM tasks_task").fetchone()[0]
-
-
 def stock(admin_url: str, dbname: str, user_id: int, count: int) -> list[int]:
     """``count`` new tasks for ``user_id`` to delete; their ids."""
     with admin_connect(admin_url, dbname) as conn:
         rows = conn.execute(
-            "INSERT INTO tasks_task (user_id, title, description, completed, "
-            "created_at, updated_at) SELECT %s, 'To delete ' || n, '', false, "
-            "now() - interval '1 year', now() FROM generate_series(1, %s) n "
-            "RETURNING id",
-            [user_id, count],
+            "INSERT INTO tasks_task (user_id, list_id, title, description, completed, "
+            "created_at, updated_at, recurrence, recur_from, sequence) SELECT %s, %s, "
+            "'To delete ' || n, '', false, now() - interval '1 year', now(), '', "
+            "'due', 0 "
+            "FROM generate_series(1, %s) n RETURNING id",
+            [user_id, user_id, count],  # the Inbox's id is its user's
         ).fetchall()
     return [row[0] for row in rows]
 

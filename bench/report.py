@@ -3,12 +3,13 @@
 import json
 from pathlib import Path
 
-from bench.pages import LABELS
+from bench.pages import LABELS, SEARCH_WORD
 
 TARGET_DELAY_MS = 10
 TARGET_P50_MS = 45
 TARGET_SPEEDUP = 4
 TARGET_BIG_RATIO = 1.5
+TARGET_SEARCH_RATIO = 2
 COLUMNS = [
     ("rps", "req/s"),
     ("p50_ms", "p50"),
@@ -27,6 +28,15 @@ def _cell(results: dict, config: str, delay, name: str) -> dict:
     return {}
 
 
+def _row(what: str, limit: str, top, bottom=None) -> tuple:
+    """A target: ``top`` ms, or ``top / bottom``, against ``limit`` ("<= 45 ms")."""
+    if not top or (bottom is not None and not bottom):
+        return (what, limit, "-", None)
+    value, bound = top / (bottom or 1), float(limit.split()[1].rstrip("msx"))
+    shown = f"{value:.2f}x ({top:.1f} / {bottom:.1f} ms)" if bottom else f"{top:.1f} ms"
+    return (what, limit, shown, value <= bound if limit[0] == "<" else value >= bound)
+
+
 def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
     """(target, limit, measured, passed) rows; passed None: not measured."""
     rows = []
@@ -37,33 +47,29 @@ def targets(results: dict) -> list[tuple[str, str, str, bool | None]]:
         chosen = _cell(results, "chosen", TARGET_DELAY_MS, "list").get(key)
         naive = _cell(results, "naive", TARGET_DELAY_MS, "list").get(key)
         what = f"GET /tasks/ p50 at {TARGET_DELAY_MS} ms RTT, {how}"
+        rows.append(_row(f"{what}, chosen", f"<= {TARGET_P50_MS} ms", chosen))
+        speedup = f">= {TARGET_SPEEDUP}x"
+        rows.append(_row(f"{what}, naive / chosen", speedup, naive, chosen))
+    compare = results.get("compare") or {}
+    if compare:
+        big, small = compare["first"]["big"], compare["first"]["small"]
+        what = f"the user with {big['tasks']:,} tasks"
         rows.append(
-            (
-                f"{what}, chosen",
-                f"<= {TARGET_P50_MS} ms",
-                f"{chosen:.1f} ms" if chosen else "-",
-                chosen <= TARGET_P50_MS if chosen else None,
-            )
-        )
-        ratio = naive / chosen if chosen and naive else None
-        rows.append(
-            (
-                f"{what}, naive / chosen",
-                f">= {TARGET_SPEEDUP}x",
-                f"{ratio:.2f}x ({naive:.1f} / {chosen:.1f} ms)" if ratio else "-",
-                ratio >= TARGET_SPEEDUP if ratio else None,
-            )
-        )
-    first = (results.get("compare") or {}).get("first")
-    if first:
-        big, small = first["big"]["p50_ms"], first["small"]["p50_ms"]
-        rows.append(
-            (
-                f"GET /tasks/ p50 of the user with {first['big']['tasks']:,} tasks / "
-                f"a user with {first['small']['tasks']} (0 ms, one at a time)",
+            _row(
+                f"GET /tasks/ p50 of {what} / a user with {small['tasks']} "
+                "(0 ms, one at a time)",
                 f"<= {TARGET_BIG_RATIO}x",
-                f"{big / small:.2f}x ({big:.1f} / {small:.1f} ms)",
-                big / small <= TARGET_BIG_RATIO,
+                big["p50_ms"],
+                small["p50_ms"],
+            )
+        )
+        rows.append(
+            _row(
+                f"GET /tasks/?q={SEARCH_WORD} p50 / GET /tasks/ p50, {what} "
+                "(0 ms, one at a time)",
+                f"<= {TARGET_SEARCH_RATIO}x",
+                compare["search"]["big"]["p50_ms"],
+                big["p50_ms"],
             )
         )
     opened = [
@@ -89,6 +95,7 @@ def _number(value) -> str:
 
 def markdown(results: dict) -> str:
     meta, sizes = results["meta"], results["meta"]["sizes"]
+    load = meta["load_average"]
     lines = [
         "# Benchmark results",
         "",
@@ -104,6 +111,8 @@ def markdown(results: dict) -> str:
         f"| load | {meta['concurrency']} Locust users, {meta['seconds']:g} s per cell; "
         f"{meta['sequential']} requests one at a time |",
         f"| machine | {meta['machine']} |",
+        "| load average (1, 5, 15 min) | {:.2f}, {:.2f}, {:.2f} at the start, "
+        "{:.2f}, {:.2f}, {:.2f} at the end |".format(*load["start"], *load["end"]),
         "| run time | "
         + ", ".join(f"{k} {v:.0f} s" for k, v in meta["timings_s"].items())
         + " |",
@@ -122,13 +131,9 @@ def markdown(results: dict) -> str:
         lines.append(f"| {target} | {limit} | {value} | **{result}** |")
     lines += ["", "## Every page, every delay (ms)", ""]
     header = "| request | configuration | " + " | ".join(h for _, h in COLUMNS) + " |"
+    rule = "|---|---|" + "---|" * len(COLUMNS)
     for delay in meta["delays_ms"]:
-        lines += [
-            f"### {delay} ms round trip",
-            "",
-            header,
-            "|---|---|" + "---|" * len(COLUMNS),
-        ]
+        lines += [f"### {delay} ms round trip", "", header, rule]
         cells = [c for c in results["cells"] if c["delay_ms"] == delay]
         names = list(dict.fromkeys(c["name"] for c in cells))
         for cell in sorted(cells, key=lambda c: names.index(c["name"])):
@@ -152,12 +157,8 @@ def plot(results: dict, path: Path) -> None:
         for key, style in (("p50_ms", "-"), ("sequential_p50_ms", ":")):
             points = [(d, _cell(results, config, d, "list").get(key)) for d in delays]
             points = [(d, v) for d, v in points if v is not None]
-            axes[0].plot(
-                *zip(*points, strict=True),
-                style,
-                marker="o",
-                label=f"{config}, {'under load' if style == '-' else 'one at a time'}",
-            )
+            label = f"{config}, {'under load' if style == '-' else 'one at a time'}"
+            axes[0].plot(*zip(*points, strict=True), style, marker="o", label=label)
     axes[0].axhline(TARGET_P50_MS, color="grey", linestyle="--", label="target")
     axes[0].set(title="GET /tasks/ p50", xlabel="round-trip time (ms)", ylabel="ms")
     axes[0].legend(fontsize="small")
@@ -172,12 +173,8 @@ def plot(results: dict, path: Path) -> None:
             ax.bar(
                 [x + i * width for x in range(len(names))], values, width, label=config
             )
-        ax.set_xticks(
-            [x + 0.4 - width / 2 for x in range(len(names))],
-            names,
-            rotation=30,
-            ha="right",
-        )
+        ticks = [x + 0.4 - width / 2 for x in range(len(names))]
+        ax.set_xticks(ticks, names, rotation=30, ha="right")
         ax.set(title=title)
         ax.legend(fontsize="small")
     fig.tight_layout()

@@ -35,3 +35,12 @@ if CONFIG in ("naive", "persistent"):
     }
 if CONFIG == "naive":
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Pool growth and shrinking, and each request, with the worker's pid, in the log.
+_log = LOGGING  # noqa: F405
+_log["formatters"]["pid"] = {"format": "%(process)d %(asctime)s %(message)s"}
+_log["handlers"]["pool"] = {"class": "logging.StreamHandler", "formatter": "pid"}
+_log["filters"]["pool"] = {"()": lambda: lambda r: "ing pool" in str(r.msg)}
+_log["loggers"]["psycopg.pool"] = {"handlers": ["pool"], "filters": ["pool"]}
+_log["loggers"]["psycopg.pool"] |= {"level": "INFO", "propagate": False}
+_log["formatters"]["message"]["format"] = "%(process)d %(message)s"

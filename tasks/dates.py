@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import profile_of
+
 DUE_VIEWS = ("today", "upcoming", "overdue", "none")
 # "Upcoming": due after today and at most this many days ahead.
 UPCOMING_DAYS = 7
@@ -19,10 +21,8 @@ UTC = ZoneInfo("UTC")
 
 
 def zone_of(user) -> ZoneInfo:
-    """The user's time zone; UTC for a user with no profile row (a bulk-made
-    user). Free: the profile is loaded with the user."""
-    profile = getattr(user, "profile", None)
-    return profile.zone if profile is not None else UTC
+    """The user's time zone (UTC for a user made without a profile)."""
+    return profile_of(user).zone
 
 
 @dataclass(frozen=True)

@@ -635,8 +635,23 @@ class TaskQuerySet(OwnedQuerySet):
                     sequence=task.sequence + 1,
                 )
             )
-        if nexts:
-            self.model.unscoped.bulk_create(nexts, ignore_conflicts=True)
+        if not nexts:
+            return
+        # INSERT ... ON CONFLICT DO NOTHING, as bulk_create(ignore_conflicts)
+        # would write it but without the transaction it opens around it
+        # (BEGIN and COMMIT are two more round trips to Neon): one statement
+        # per batch is atomic by itself.
+        opts = self.model._meta
+        fields = [field for field in opts.local_concrete_fields if field != opts.pk]
+        connection = connections[self.db]
+        size = connection.ops.bulk_batch_size(fields, nexts) or len(nexts)
+        for start in range(0, len(nexts), size):
+            self.model.unscoped._insert(
+                nexts[start : start + size],
+                fields,
+                on_conflict=OnConflict.IGNORE,
+                using=self.db,
+            )
 
     def complete(self) -> int:
         return self.update(completed=True)

@@ -17,6 +17,7 @@ On SQLite, a plain scan with ``LOWER()``: the same results for ASCII text.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.db.models import BooleanField, F, Func, IntegerField, Q, TextField, Value
 from django.db.models.expressions import Case, When
@@ -150,31 +151,48 @@ def _fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def _folded(text: str) -> tuple[str, list[int]]:
+    """``text`` folded as the search folds it, and for each folded character
+    the index of the character of ``text`` it came from."""
+    if text.isascii():  # the usual case, and one character stays one
+        return text.lower(), list(range(len(text)))
+    folded, origin = [], []
+    for index, char in enumerate(text):
+        for folded_char in _fold_char(char):
+            folded.append(folded_char)
+            origin.append(index)
+    return "".join(folded), origin
+
+
+@lru_cache(maxsize=256)
+def _pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    """One regular expression for all of ``words``, as the search matches
+    them (made once for a page's fifty titles)."""
+    alternatives = []
+    for word in words:
+        needle = _folded(word)[0]
+        if needle:
+            prefix = r"\b" if _starts_words_only(word) else ""
+            alternatives.append(prefix + re.escape(needle))
+    # Longest first, so that of two overlapping words the longer is marked.
+    alternatives.sort(key=len, reverse=True)
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
 def highlight(text: str, words: list[str]) -> SafeString:
     """``text``, escaped, with each match of ``words`` in ``<mark>``.
 
     Matches are found as the search finds them: ignoring case and accents,
     short words at the start of a word only.
     """
-    if not words:
+    pattern = _pattern(tuple(words)) if words else None
+    if pattern is None:
         return escape(text)
-    folded, origin = [], []
-    for index, char in enumerate(text):
-        for folded_char in _fold_char(char):
-            folded.append(folded_char)
-            origin.append(index)
-    folded = "".join(folded)
+    folded, origin = _folded(text)
     marked = [False] * len(text)
-    for word in words:
-        needle = "".join(_fold_char(char) for char in word)
-        if not needle:
-            continue
-        pattern = re.escape(needle)
-        if _starts_words_only(word):
-            pattern = r"\b" + pattern
-        for found in re.finditer(pattern, folded):
-            for position in range(found.start(), found.end()):
-                marked[origin[position]] = True
+    for found in pattern.finditer(folded):
+        for position in range(found.start(), found.end()):
+            marked[origin[position]] = True
     parts, start = [], 0
     for index in range(1, len(text) + 1):
         if index == len(text) or marked[index] != marked[start]:

@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 import urllib.request
+from datetime import date
 
 import pytest
 from django.conf import settings
@@ -244,3 +245,27 @@ def test_queries_that_wait_for_each_other_cost_a_round_trip_each(proxy, user):
 
     assert result == 2
     assert round_trips == 2
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "expected"), [("", 2), ("FREQ=WEEKLY", 3)], ids=["plain", "weekly"]
+)
+def test_completing_a_task_costs_two_round_trips_three_if_it_repeats(
+    proxy, user, recurrence, expected
+):
+    tasks = Task.objects.for_user(user)
+    task = tasks.create(
+        title="Done soon", due_date=date(2026, 12, 1), recurrence=recurrence
+    )
+    client = Client()
+    client.force_login(user)
+    assert client.get("/tasks/").status_code == 200  # the pool connects
+
+    path = f"/tasks/{task.pk}/toggle/"
+    response, round_trips = _round_trips(proxy, client.post, path)
+
+    # The session, the UPDATE ... RETURNING, and for a repeating task the
+    # INSERT of the next one.
+    assert round_trips == expected
+    assert response.status_code == 302
+    assert tasks.filter(title="Done soon").count() == (2 if recurrence else 1)

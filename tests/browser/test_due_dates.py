@@ -71,3 +71,25 @@ def test_an_overdue_task_says_so_in_words(new_page, live_server, user):
     wait_for_htmx(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Today")
     expect(page.locator(".task .due")).to_have_text("Overdue: Yesterday")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
+def test_changing_the_time_zone_moves_the_times_shown(js, new_page, live_server, user):
+    task = Task.objects.for_user(user).create(title="Stamped")
+    page = new_page(js=js)
+    log_in(page, live_server.url, user.username)
+    page.goto(f"{live_server.url}/tasks/{task.pk}/")
+    created = page.locator("dd time").first
+    expect(created).to_contain_text("UTC")
+    utc_text = created.inner_text()
+
+    page.goto(f"{live_server.url}/accounts/")
+    expect(page).to_have_title("Your account · Todo")
+    page.get_by_role("combobox", name="Time zone").fill("Asia/Kolkata")
+    page.get_by_role("button", name="Set time zone").click()
+    wait_for_htmx(page)
+    expect(page.get_by_role("status")).to_contain_text("Time zone set to Asia/Kolkata.")
+
+    page.goto(f"{live_server.url}/tasks/{task.pk}/")
+    expect(created).to_contain_text("IST")
+    assert created.inner_text() != utc_text  # 5 h 30 later on the clock
