@@ -159,10 +159,16 @@ def _exported_tasks(request: HttpRequest):
     return Task.objects.for_user(request.user).values(*EXPORT_FIELDS)
 
 
+def _as_task_objects(rows):
+    """The rows as the API writes them (a due time as HH:MM, no rule as None)."""
+    for row in rows:
+        yield TaskOut.model_validate(row).model_dump()
+
+
 @require_GET
 def export_json(request: HttpRequest) -> HttpResponse:
     data = json.dumps(
-        list(_exported_tasks(request)),
+        list(_as_task_objects(_exported_tasks(request))),
         cls=NinjaJSONEncoder,
         ensure_ascii=False,
         indent=2,
@@ -178,6 +184,8 @@ class _Echo:
 
 
 def _csv_cell(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -190,7 +198,7 @@ def _csv_lines(tasks):
     writer = csv.writer(_Echo())
     # A byte-order mark first, so that spreadsheets read the file as UTF-8.
     yield "\ufeff" + writer.writerow(EXPORT_FIELDS)
-    for task in tasks.iterator(chunk_size=500):
+    for task in _as_task_objects(tasks.iterator(chunk_size=500)):
         yield writer.writerow([_csv_cell(task[field]) for field in EXPORT_FIELDS])
 
 

@@ -8,6 +8,7 @@ does for the HTML views; titles, descriptions and list names are checked by
 """
 
 from contextlib import AbstractContextManager, nullcontext
+from datetime import date
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
@@ -20,6 +21,7 @@ from ninja.responses import Status
 
 from accounts.auth import SessionAuth, TokenAuth
 
+from . import dates
 from .forms import TaskForm, TaskListForm
 from .models import Task, TaskList
 from .schemas import (
@@ -29,6 +31,7 @@ from .schemas import (
     BulkCompleteOut,
     CompletedQuery,
     Detail,
+    DueView,
     TaskIn,
     TaskListIn,
     TaskListOut,
@@ -131,15 +134,28 @@ def _a_list_id(list_id: int) -> int:
     return list_id
 
 
-def _clean(values: dict, form_class=TaskForm) -> dict:
-    """Check and normalise the given text fields with the HTML form's rules.
+# The fields TaskForm checks for the API: all but the list, which the
+# INSERT or UPDATE itself checks (it must be one of the caller's).
+FORM_FIELDS = (
+    "title",
+    "description",
+    "due_date",
+    "due_time",
+    "recurrence",
+    "recur_from",
+)
+
+
+def _clean(values: dict, form_class=TaskForm, *, context=None) -> dict:
+    """Check and normalise the given fields with the HTML form's rules.
 
     Only the fields in ``values`` are judged, so a PATCH may leave the title
-    out; null means empty, as a blank form field does.
+    out; null means empty, as a blank form field does. ``context`` is more
+    data the form may need to judge them (a date for a time), neither
+    judged nor returned.
     """
-    form = form_class(
-        data={name: "" if value is None else value for name, value in values.items()}
-    )
+    data = {name: "" if value is None else value for name, value in values.items()}
+    form = form_class(data={**(context or {}), **data})
     form.is_valid()
     errors = [
         {
@@ -155,6 +171,18 @@ def _clean(values: dict, form_class=TaskForm) -> dict:
     if errors:
         raise ValidationError(errors)
     return {name: form.cleaned_data[name] for name in values}
+
+
+def _time_without_date() -> ValidationError:
+    return ValidationError(
+        [
+            {
+                "type": "invalid",
+                "loc": ["body", "payload", "due_time"],
+                "msg": "Give the date this time is on.",
+            }
+        ]
+    )
 
 
 def _duplicate_name() -> ValidationError:
@@ -197,7 +225,8 @@ CSRF = {403: Detail}
 @api.get(
     "/tasks",
     response={200: list[TaskOut], **UNAUTHENTICATED, **NOT_FOUND, **INVALID},
-    summary="List tasks, newest first (with q: best matches first)",
+    summary="List tasks, newest first (with q: best matches first; with due: "
+    "soonest first)",
     description="404 `List not found` if `list_id` is not one of the caller's lists.",
 )
 def list_tasks(
@@ -206,6 +235,15 @@ def list_tasks(
         CompletedQuery | None, Query(description="`true` or `false`; omit for all.")
     ] = None,
     list_id: Annotated[int | None, Query(description="Only this list's tasks.")] = None,
+    due: Annotated[
+        DueView | None,
+        Query(
+            description="Only the tasks due `today` (or earlier), `upcoming` "
+            "(the next 7 days), `overdue`, or with no due date (`none`), as of "
+            "now in the caller's time zone; then soonest first (a day's tasks "
+            "without a time before those with one), then newest."
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -224,7 +262,12 @@ def list_tasks(
         tasks = tasks.in_list(_a_list_id(list_id))
     if completed is not None:
         tasks = tasks.filter(completed=completed)
-    rows = list(tasks.search(q)[skip : skip + limit])
+    tasks = tasks.search(q)
+    if due is not None:
+        # The user's zone came with the user: no query.
+        clock = dates.Clock.in_zone(dates.zone_of(request.auth))
+        tasks = tasks.due_in(due, clock)
+    rows = list(tasks[skip : skip + limit])
     # No rows may mean another user's list: only then is it worth a query.
     listed = list_id is None or rows or _lists(request).filter(pk=list_id).exists()
     if not listed:
@@ -295,13 +338,27 @@ def get_task(request: HttpRequest, task_id: int):
 @api.patch(
     "/tasks/{task_id}",
     response={200: TaskOut, **UNAUTHENTICATED, **CSRF, **NOT_FOUND, **INVALID},
-    summary="Change any of title, description, completed, list_id",
+    summary="Change any of title, description, completed, list_id, due_date, "
+    "due_time, recurrence, recur_from",
     description="`list_id` moves the task; 404 `List not found` if it is not "
-    "one of the caller's lists, and nothing changes then.",
+    "one of the caller's lists, and nothing changes then. `due_date: null` "
+    "clears the due time too. A `due_time` for a task that has no due date "
+    "(stored, or sent as null) is 422 naming `due_time`, and nothing changes. "
+    "Completing a recurring task adds the next task of its series.",
 )
 def update_task(request: HttpRequest, task_id: int, payload: TaskPatch):
     sent = payload.model_dump(exclude_unset=True)
-    values = _clean({k: v for k, v in sent.items() if k in ("title", "description")})
+    # A time sent without a date goes on the stored date, which the form
+    # cannot see: it is given today's (what it also checks a rule from when
+    # there is no date), and the UPDATE below matches only a task that has
+    # a date.
+    needs_stored_date = sent.get("due_time") is not None and "due_date" not in sent
+    context = {"due_date": date.today().isoformat()} if needs_stored_date else None
+    values = _clean(
+        {k: v for k, v in sent.items() if k in FORM_FIELDS}, context=context
+    )
+    if "due_date" in values and values["due_date"] is None:
+        values["due_time"] = None  # no date, no time (a time sent is refused)
     for name in ("completed", "list_id"):
         if sent.get(name) is not None:
             values[name] = sent[name]
@@ -309,14 +366,20 @@ def update_task(request: HttpRequest, task_id: int, payload: TaskPatch):
         _a_list_id(values["list_id"])
     tasks = _tasks(request)
     if values:
-        # Into another user's list, the UPDATE matches nothing at all.
-        task = tasks.update_returning(task_id, **values)
+        # Into another user's list, the UPDATE matches nothing at all; nor
+        # does a time for a task without a date.
+        changed = tasks.filter(due_date__isnull=False) if needs_stored_date else tasks
+        task = changed.update_returning(task_id, **values)
     else:
         task = tasks.filter(pk=task_id).first()
     if task is None:
-        # Only a failed move needs to find out which of the two was missing.
-        if "list_id" in values and tasks.filter(pk=task_id).exists():
-            raise _list_not_found()
+        # Only a failed move or time needs to find out why nothing matched.
+        if "list_id" in values or needs_stored_date:
+            found = tasks.filter(pk=task_id).values("due_date").first()
+            if found is not None and needs_stored_date and found["due_date"] is None:
+                raise _time_without_date()
+            if found is not None and "list_id" in values:
+                raise _list_not_found()
         raise _not_found()
     return task
 

@@ -7,20 +7,27 @@ schema-driven tests know them; they must describe what the forms enforce, not
 add to them.
 """
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     StrictBool,
     StrictInt,
 )
 from pydantic_core import PydanticCustomError
 
-from .models import DESCRIPTION_MAX_LENGTH, LIST_NAME_MAX_LENGTH, TITLE_MAX_LENGTH
+from . import recurrence
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    LIST_NAME_MAX_LENGTH,
+    RECURRENCE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 
 # The largest id a bigint primary key can hold; larger numbers are no task's.
 MAX_ID = 2**63 - 1
@@ -57,6 +64,59 @@ TITLE_PATTERN = _trimmed_text_pattern(TITLE_MAX_LENGTH, required=True)
 DESCRIPTION_PATTERN = _trimmed_text_pattern(DESCRIPTION_MAX_LENGTH, required=False)
 LIST_NAME_PATTERN = _trimmed_text_pattern(LIST_NAME_MAX_LENGTH, required=True)
 
+# Due dates and times in exactly one spelling each (the form would also take
+# "12/24/2026" or seconds). A date that matches but does not exist
+# (2026-02-30) is the form's to refuse, as `format: date` says too.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Only real times: a generator reading it makes nothing the form refuses.
+TIME_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _repeated(atom: str, low: int, high: int) -> str:
+    if high == 0:
+        return ""
+    if low == high:
+        return atom if low == 1 else f"{atom}{{{low}}}"
+    return f"{atom}?" if (low, high) == (0, 1) else f"{atom}{{{low},{high}}}"
+
+
+def _numbers_up_to(high: int) -> str:
+    """A pattern for the whole numbers 1 to ``high``, without leading zeros."""
+    digits = str(high)
+    choices = []
+    if len(digits) > 1:  # the shorter numbers
+        shorter = len(digits) - 2
+        choices.append("[1-9]" + _repeated("[0-9]", 0, shorter))
+    for at, digit in enumerate(digits):  # same length: below high at one digit
+        low, below, rest = int(at == 0), int(digit) - 1, len(digits) - at - 1
+        if below >= low:
+            choices.append(
+                f"{digits[:at]}[{low}-{below}]" + _repeated("[0-9]", rest, rest)
+            )
+    choices.append(digits)
+    return "|".join(choices)
+
+
+def _plain_rules_pattern() -> str:
+    """The rules with FREQ, INTERVAL and COUNT alone, within the limits
+    ``tasks.recurrence`` sets, written as its normal form writes them.
+
+    These are every rule that is valid from any due date (the due date is
+    an occurrence of its own), so a schema-driven generator meets no refusal;
+    BYDAY, BYMONTH, BYMONTHDAY, BYSETPOS and UNTIL are accepted too, but
+    whether such a rule has a date in the next ten years depends on the due
+    date (and today), which a pattern cannot say.
+    """
+    count = f"(?:;COUNT=(?:{_numbers_up_to(recurrence.MAX_COUNT)}))?"
+    rules = [
+        f"FREQ={freq}(?:;INTERVAL=(?:{_numbers_up_to(high)}))?{count}"
+        for freq, high in recurrence.MAX_INTERVAL.items()
+    ]
+    return f"^(?:{'|'.join(rules)})?$"
+
+
+RECURRENCE_PATTERN = _plain_rules_pattern()
+
 
 def _encodable(value: str) -> str:
     # json.loads accepts "\ud800", a lone surrogate no database can store
@@ -80,6 +140,17 @@ def _true_or_false(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'.")
+
+
+def _hh_mm(value: Any) -> Any:
+    # A time as the API writes it, whatever seconds the database holds (the
+    # HTML form takes 09:30:15).
+    return f"{value:%H:%M}" if isinstance(value, time) else value
+
+
+def _none_if_empty(value: Any) -> Any:
+    # The database's "" (no rule) is the API's null.
+    return None if value == "" else value
 
 
 Title = Annotated[
@@ -108,6 +179,49 @@ ListName = Annotated[
     ),
 ]
 CompletedQuery = Annotated[bool, BeforeValidator(_true_or_false)]
+# tasks.dates.DUE_VIEWS (a test keeps them equal).
+DueView = Literal["today", "upcoming", "overdue", "none"]
+# tasks.models.RecurFrom's values (a test keeps them equal).
+RecurFromValue = Annotated[
+    Literal["due", "completion"],
+    Field(
+        description="`due`: the next task of the series falls on the rule's "
+        "next date after the old due date (and today); `completion`: counted "
+        "from the day the task is completed."
+    ),
+]
+DueDate = Annotated[
+    str,
+    Field(
+        pattern=DATE_PATTERN,
+        json_schema_extra={"format": "date"},
+        description="YYYY-MM-DD; a date that does not exist (2026-02-30) is 422.",
+    ),
+]
+DueTime = Annotated[
+    str,
+    Field(
+        pattern=TIME_PATTERN,
+        description="HH:MM, 24-hour, wall-clock time in the owner's time zone.",
+    ),
+]
+Recurrence = Annotated[
+    str,
+    AfterValidator(_encodable),
+    Field(
+        json_schema_extra={"pattern": RECURRENCE_PATTERN},
+        description="An iCalendar RRULE (RFC 5545) in the supported subset: "
+        "FREQ=DAILY, WEEKLY, MONTHLY or YEARLY; INTERVAL; BYDAY (weekday codes, "
+        "with an ordinal such as 2MO or -1FR for monthly and yearly rules); "
+        "BYMONTHDAY (-1: the last day; monthly and yearly); BYMONTH (yearly); "
+        "BYSETPOS (monthly, with BYDAY); COUNT or UNTIL. At most "
+        f"{RECURRENCE_MAX_LENGTH} characters; stored in a normal form (parts "
+        "in a fixed order, INTERVAL=1 left out). The pattern gives the rules "
+        "valid from any due date; the others are accepted if they have a date "
+        "in the ten years from the due date (or today). Outside the subset "
+        "(FREQ=SECONDLY, BYHOUR...): 422.",
+    ),
+]
 ListId = Annotated[
     StrictInt,
     Field(description="One of the caller's lists (GET /api/lists); else 404."),
@@ -120,7 +234,26 @@ TaskId = Annotated[StrictInt, Field(description="A task id; others' ids are igno
 # turn the JSON string "title" into {"title": "Title"} via str.title().
 
 
+# A due time needs a due date: in JSON Schema, so that generators from the
+# schema know it. (A PATCH's time goes on the stored date, if any: a task
+# without one answers 422, which no schema can tell in advance.)
+TIME_NEEDS_A_DATE = {
+    "anyOf": [
+        {"properties": {"due_time": {"type": "null"}}},
+        {"properties": {"due_date": {"type": "string"}}, "required": ["due_date"]},
+    ]
+}
+TIME_NEEDS_NO_NULL_DATE = {
+    "anyOf": [
+        {"properties": {"due_time": {"type": "null"}}},
+        {"properties": {"due_date": {"type": "string"}}},
+    ]
+}
+
+
 class TaskIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra=TIME_NEEDS_A_DATE)
+
     title: Title
     description: Description | None = Field(
         default=None, description="Optional; null or absent is stored as ''."
@@ -130,10 +263,25 @@ class TaskIn(BaseModel):
         description="The caller's list to add it to; null or absent: "
         "the Inbox. Another user's list (or none): 404, nothing created.",
     )
+    due_date: DueDate | None = Field(
+        default=None, description="When it is due; null or absent: no due date."
+    )
+    due_time: DueTime | None = Field(
+        default=None,
+        description="HH:MM on the due date, in the owner's time zone; only "
+        "with a due_date (else 422 naming due_time).",
+    )
+    recurrence: Recurrence | None = Field(
+        default=None,
+        description="How it repeats (an RRULE); null, absent or '': it does not.",
+    )
+    recur_from: RecurFromValue = "due"
 
 
 class TaskPatch(BaseModel):
     """Any subset of the fields; the ones left out keep their values."""
+
+    model_config = ConfigDict(json_schema_extra=TIME_NEEDS_NO_NULL_DATE)
 
     # None means "not sent"; null itself is refused (only description takes
     # it), and ninja leaves these None defaults out of the schema.
@@ -144,6 +292,20 @@ class TaskPatch(BaseModel):
     completed: StrictBool = None
     # Moves the task; null is refused (the Inbox has an id like any list).
     list_id: ListId = None
+    due_date: DueDate | None = Field(
+        default=None,
+        description="null clears it, and the due time with it (sending a "
+        "due_time with it is then 422 naming due_time).",
+    )
+    due_time: DueTime | None = Field(
+        default=None,
+        description="null clears it. A time for a task that has no due date, "
+        "stored or sent: 422 naming due_time, and nothing changes.",
+    )
+    recurrence: Recurrence | None = Field(
+        default=None, description="null or '': it no longer repeats."
+    )
+    recur_from: RecurFromValue = None
 
 
 class TaskOut(Schema):
@@ -156,6 +318,14 @@ class TaskOut(Schema):
     created_at: datetime
     updated_at: datetime
     list_id: int = Field(description="The list the task is in (GET /api/lists).")
+    due_date: date | None = Field(description="YYYY-MM-DD, or null: no due date.")
+    due_time: Annotated[DueTime | None, BeforeValidator(_hh_mm)] = Field(
+        description="HH:MM in the owner's time zone, or null: none (or no date)."
+    )
+    recurrence: Annotated[str | None, BeforeValidator(_none_if_empty)] = Field(
+        description="Its RRULE in normal form, or null: it does not repeat."
+    )
+    recur_from: RecurFromValue
 
 
 class TrashedTaskOut(TaskOut):

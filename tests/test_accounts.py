@@ -4,7 +4,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 EXPORT_FIELDS = [
     "id", "title", "description", "completed", "created_at", "updated_at", "list_id",
+    "due_date", "due_time", "recurrence", "recur_from",
 ]  # fmt: skip
 AWKWARD_TITLES = [
     "Plain",
@@ -39,6 +40,7 @@ AWKWARD_TITLES = [
     "\r=1+1",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+DUE_FIELDS = ["due_date", "due_time", "recurrence", "recur_from"]
 
 
 def csv_text(response) -> str:
@@ -159,6 +161,47 @@ def test_csv_export_prefixes_every_cell_a_spreadsheet_would_run(
         "'; DROP TABLE tasks_task; --",
     } <= titles
     assert not any(title.startswith(FORMULA_STARTS) for title in titles)
+
+
+def test_exports_write_the_due_fields_as_the_api_does(alice_client, user):
+    tasks = Task.objects.for_user(user)
+    due = tasks.create(
+        title="Due",
+        due_date=date(2026, 12, 24),
+        due_time=time(9, 30, 15),  # seconds, as the HTML form may store
+        recurrence="FREQ=WEEKLY;BYDAY=TH",
+        recur_from="completion",
+    )
+    plain = tasks.create(title="Plain")
+    api = {
+        task.pk: alice_client.get(f"/api/tasks/{task.pk}").json()
+        for task in (due, plain)
+    }
+
+    rows = json.loads(alice_client.get("/accounts/export.json").content)
+    assert {row["id"]: row for row in rows} == api
+    assert api[due.pk]["due_time"] == "09:30"
+    assert api[plain.pk]["recurrence"] is None
+
+    cells = {
+        int(row["id"]): {name: row[name] for name in DUE_FIELDS}
+        for row in exported_csv(alice_client.get("/accounts/export.csv"))
+    }
+    assert cells == {
+        due.pk: {
+            "due_date": "2026-12-24",
+            "due_time": "09:30",
+            "recurrence": "FREQ=WEEKLY;BYDAY=TH",
+            "recur_from": "completion",
+        },
+        # No value: an empty cell, never "None".
+        plain.pk: {
+            "due_date": "",
+            "due_time": "",
+            "recurrence": "",
+            "recur_from": "due",
+        },
+    }
 
 
 def test_exports_of_a_user_without_tasks_are_empty_but_well_formed(alice_client):

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 HUGE_ID = 99999999999999999999
 TASK_FIELDS = {
     "id", "title", "description", "completed", "created_at", "updated_at", "list_id",
+    "due_date", "due_time", "recurrence", "recur_from",
 }  # fmt: skip
 
 

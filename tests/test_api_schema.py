@@ -118,6 +118,20 @@ def _is_a_taken_name(response) -> bool:
     ]
 
 
+def _is_a_time_for_a_task_without_a_date(case, response) -> bool:
+    """A PATCH of a due time alone, for a task that has no due date: refused
+    for the stored task, which no schema can say (the aimed tasks have none)."""
+    if response.status_code != 422 or case.method.upper() != "PATCH":
+        return False
+    return response.json()["detail"] == [
+        {
+            "type": "invalid",
+            "loc": ["body", "payload", "due_time"],
+            "msg": "Give the date this time is on.",
+        }
+    ]
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
@@ -144,6 +158,7 @@ def test_api_conforms_to_its_schema(case, user, token, task_ids, list_ids):
         headers=headers,
         excluded_checks=[positive_data_acceptance]
         if _is_a_taken_name(response)
+        or _is_a_time_for_a_task_without_a_date(case, response)
         else [],
         transport_kwargs={"headers": headers},
     )

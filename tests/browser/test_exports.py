@@ -63,6 +63,10 @@ def test_the_json_export_downloads_a_file(js, new_page, live_server, user, tasks
             "created_at",
             "updated_at",
             "list_id",
+            "due_date",
+            "due_time",
+            "recurrence",
+            "recur_from",
         ]
         for row in rows
     )
