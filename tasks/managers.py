@@ -619,7 +619,7 @@ class TaskQuerySet(OwnedQuerySet):
             everything = self.model.unscoped.filter(pk__in=[t.pk for t in done])
             done = list(everything.select_related("user__profile"))
         zones = {}
-        nexts = []
+        nexts, done_with_next = [], []
         for task in done:
             owner = (
                 self._owner
@@ -644,6 +644,7 @@ class TaskQuerySet(OwnedQuerySet):
                 continue
             if when is None:  # the series has ended
                 continue
+            done_with_next.append(task)
             nexts.append(
                 self.model(
                     user_id=task.user_id,
@@ -663,18 +664,30 @@ class TaskQuerySet(OwnedQuerySet):
         # INSERT ... ON CONFLICT DO NOTHING, as bulk_create(ignore_conflicts)
         # would write it but without the transaction it opens around it
         # (BEGIN and COMMIT are two more round trips to Neon): one statement
-        # per batch is atomic by itself.
+        # per batch is atomic by itself. It returns the rows it added, so a
+        # completed task knows its successor (``next_task``) for the page.
         opts = self.model._meta
         fields = [field for field in opts.local_concrete_fields if field != opts.pk]
+        returning = [opts.pk, opts.get_field("series_id"), opts.get_field("sequence")]
         connection = connections[self.db]
         size = connection.ops.bulk_batch_size(fields, nexts) or len(nexts)
+        added = {}
         for start in range(0, len(nexts), size):
-            self.model.unscoped._insert(
+            rows = self.model.unscoped._insert(
                 nexts[start : start + size],
                 fields,
+                returning_fields=returning,
                 on_conflict=OnConflict.IGNORE,
                 using=self.db,
             )
+            added.update({(row[1], row[2]): row[0] for row in rows if row})
+        for task, following in zip(done_with_next, nexts, strict=True):
+            pk = added.get((following.series_id, following.sequence))
+            if pk is not None:
+                following.pk = pk
+                following._state.adding = False
+                following._state.db = self.db
+                task.next_task = following
 
     def complete(self) -> int:
         return self.update(completed=True)

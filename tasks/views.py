@@ -504,8 +504,14 @@ def task_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     if task is None:
         return _gone(request)
     done = "Completed" if task.completed else "Reopened"
-    messages.success(request, f"{done} “{task.title}”.")
-    return _done(request, task=task)
+    text = f"{done} “{task.title}”."
+    following = getattr(task, "next_task", None)  # a repeating task's
+    if following is not None:
+        clock = Clock.in_zone(zone_of(request.user))
+        when = dates.due_label(following.due_date, following.due_time, clock)
+        text += f" The next one is due {when.text}."
+    messages.success(request, text)
+    return _done(request, task=task, added=following)
 
 
 @require_http_methods(["GET", "POST"])
