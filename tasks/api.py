@@ -115,6 +115,18 @@ def _lists(request: HttpRequest):
     return TaskList.objects.for_user(request.auth)
 
 
+def _given_once(request: HttpRequest, *names: str) -> None:
+    """A 422 for a query parameter given more than once: which of the values
+    was meant is the client's to say (ninja would take the last)."""
+    errors = [
+        {"type": "repeated", "loc": ["query", name], "msg": "Give this only once."}
+        for name in names
+        if len(request.GET.getlist(name)) > 1
+    ]
+    if errors:
+        raise ValidationError(errors)
+
+
 def _not_found() -> HttpError:
     return HttpError(404, "Task not found")
 
@@ -257,6 +269,7 @@ def list_tasks(
     skip: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
 ):
+    _given_once(request, "completed", "list_id", "due", "q", "skip", "limit")
     tasks = _tasks(request)
     if list_id is not None:
         tasks = tasks.in_list(_a_list_id(list_id))
@@ -503,21 +516,13 @@ def update_list(request: HttpRequest, list_id: int, payload: TaskListPatch):
 )
 def delete_list(request: HttpRequest, list_id: int):
     list_id = _a_list_id(list_id)
-    lists = _lists(request)
-    # The tasks first: a list goes only once no task is in it. trash_list()
-    # moves nothing of the Inbox's nor of another user's list, so it needs no
-    # look at the list first; only a DELETE that matches nothing asks why.
-    # A task added to the list in between makes the DELETE fail: move again.
-    for _attempt in range(3):
-        _tasks(request).trash_list(list_id)
-        try:
-            with _recoverable():
-                deleted = lists.delete_list(list_id)
-        except IntegrityError:
-            continue
-        if deleted:
-            return Status(204, None)
-        if lists.inbox().filter(pk=list_id).exists():
-            raise HttpError(409, "The Inbox cannot be deleted.")
-        raise _list_not_found()
-    raise HttpError(409, "Tasks keep arriving in this list; try again.")
+    try:
+        with _recoverable():
+            name, _ = _tasks(request).delete_list(list_id)
+    except IntegrityError:  # a task was added to the list at that moment
+        raise HttpError(409, "A task was just added to this list; try again.") from None
+    if name is not None:
+        return Status(204, None)
+    if _lists(request).inbox().filter(pk=list_id).exists():
+        raise HttpError(409, "The Inbox cannot be deleted.")
+    raise _list_not_found()

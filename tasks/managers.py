@@ -290,12 +290,8 @@ class TaskListQuerySet(OwnedQuerySet):
         One ``DELETE ... RETURNING``, compiled by Django as ``_raw_delete()``
         would run it: the list has no other dependents and no signals.
         """
-        self._require_scope()
-        query = self.filter(pk=pk, is_inbox=False).query.clone()
-        query.__class__ = DeleteQuery
-        compiler = query.get_compiler(self.db)
-        sql, params = compiler.as_sql()
-        connection = compiler.connection
+        sql, params = self._compiled_delete(pk)
+        connection = connections[self.db]
         opts = self.model._meta
         fields = [opts.pk, opts.get_field("name")]
         returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -306,6 +302,14 @@ class TaskListQuerySet(OwnedQuerySet):
             cursor.execute(f"{sql} RETURNING {returning}", params)
             row = cursor.fetchone()
         return None if row is None else self.model(pk=row[0], name=row[1])
+
+    def _compiled_delete(self, pk):
+        """The ``DELETE`` of the list ``pk`` unless it is the Inbox, as
+        ``_raw_delete()`` would run it: its SQL and parameters."""
+        self._require_scope()
+        query = self.filter(pk=pk, is_inbox=False).query.clone()
+        query.__class__ = DeleteQuery
+        return query.get_compiler(self.db).as_sql()
 
     def rename_returning(self, pk, name: str):
         """Rename a list; the list as saved, with ``active_count``, or None
@@ -565,13 +569,8 @@ class TaskQuerySet(OwnedQuerySet):
         Django (the statement ``update()`` would run) and only the RETURNING
         clause is added here.
         """
-        self._require_scope()
-        query = self._into_own_list(values).query.chain(UpdateQuery)
-        query.add_update_values(_stamped(values))
-        compiler = query.get_compiler(self.db)
-        compiler.pre_sql_setup()  # as execute_sql() does: joins become a subquery
         try:
-            sql, params = compiler.as_sql()
+            sql, params, compiler = self._compiled_update(values)
         except EmptyResultSet:  # an id outside the column's range matches nothing
             return []
         opts = self.model._meta
@@ -600,6 +599,17 @@ class TaskQuerySet(OwnedQuerySet):
         if "completed" in values:
             self._continue_series(tasks)
         return tasks
+
+    def _compiled_update(self, values: dict):
+        """The ``UPDATE`` that ``update(**values)`` would run: its SQL, its
+        parameters and its compiler."""
+        self._require_scope()
+        query = self._into_own_list(values).query.chain(UpdateQuery)
+        query.add_update_values(_stamped(values))
+        compiler = query.get_compiler(self.db)
+        compiler.pre_sql_setup()  # as execute_sql() does: joins become a subquery
+        sql, params = compiler.as_sql()
+        return sql, params, compiler
 
     def _continue_series(self, tasks) -> None:
         """Add the next task of every recurring task among ``tasks`` that is
@@ -764,23 +774,51 @@ class TaskQuerySet(OwnedQuerySet):
         inbox = TaskList.unscoped.filter(user=new_owner, is_inbox=True)
         return self.update(user=new_owner, list_id=Subquery(inbox.values("pk")))
 
-    def trash_list(self, list_id) -> list:
-        """Move every task of the list ``list_id`` to the trash and to the
-        Inbox, so the list can go; returns the tasks that were live (for the
-        message and its Undo). Tasks already in the trash stay there. The
-        Inbox's own tasks are never moved: the Inbox cannot go."""
+    def delete_list(self, list_id):
+        """Delete the owner's list ``list_id``, never the Inbox, its tasks
+        (trashed ones too) moved to the Inbox and the trash: returns the
+        list's name and the tasks this moved to the trash (for the message
+        and its Undo), or ``(None, [])`` if there is no such list.
+
+        On PostgreSQL one statement, a data-modifying ``WITH``: the tasks'
+        ``UPDATE``, then the list's ``DELETE``, whose foreign keys are checked
+        once both are done. SQLite has no such ``WITH`` (nor a network to
+        save a round trip on): there, two statements in one transaction.
+        Either way a task added to the list meanwhile makes it fail whole
+        (``IntegrityError``).
+        """
         now = timezone.now()
-        # Live and trashed tasks alike: none may keep pointing at the list.
-        everything = self.model.objects.all()._owned_by(self._owner)
-        moved = everything.filter(list_id=list_id)
-        moved = moved.exclude(list_id=Subquery(self._lists().inbox().values("pk")))
-        rows = moved._update_returning(
-            {
-                "list_id": Subquery(self._lists().inbox().values("pk")),
-                "deleted_at": Coalesce(
-                    "deleted_at", Value(now, output_field=models.DateTimeField())
-                ),
-            },
-            ["title", "deleted_at"],
+        inbox = Subquery(self._lists().inbox().values("pk"))
+        moved = self.model.objects.all()._owned_by(self._owner)
+        moved = moved.filter(list_id=list_id).exclude(list_id=inbox)
+        values = {
+            "list_id": inbox,
+            "deleted_at": Coalesce(
+                "deleted_at", Value(now, output_field=models.DateTimeField())
+            ),
+        }
+        lists = self._lists()
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            with transaction.atomic(using=self.db):
+                rows = moved._update_returning(values, ["title", "deleted_at"])
+                deleted = lists.delete_list(list_id)
+            trashed = [task for task in rows if task.deleted_at == now]
+            return (deleted.name, trashed) if deleted else (None, [])
+        update_sql, update_params, _ = moved._compiled_update(values)
+        delete_sql, delete_params = lists._compiled_delete(list_id)
+        sql = (
+            f"WITH moved AS ({update_sql} RETURNING id, title, deleted_at) "  # noqa: S608
+            f"{delete_sql} RETURNING name, (SELECT json_agg(json_build_array("
+            "id, title) ORDER BY id) FROM moved WHERE deleted_at = %s)"
         )
-        return [task for task in rows if task.deleted_at == now]
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [*update_params, *delete_params, now])
+            row = cursor.fetchone()
+        if row is None:  # no such list: the UPDATE matched no task either
+            return None, []
+        name, pairs = row
+        return name, [self.model(pk=pk, title=title) for pk, title in pairs or []]

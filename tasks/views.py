@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.http import (
@@ -676,26 +676,22 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
             TaskList.objects.for_user(request.user).with_active_counts(), pk=pk
         )
         return render(request, "tasks/list_confirm_delete.html", {"list": task_list})
-    # One transaction: the tasks move only if the list goes. (A task added
-    # to the list between the two statements makes the DELETE fail.)
     try:
-        with transaction.atomic():
-            trashed = _tasks(request).trash_list(pk)
-            deleted = TaskList.objects.for_user(request.user).delete_list(pk)
+        name, trashed = _tasks(request).delete_list(pk)
     except IntegrityError:
         messages.error(
             request, "A task was just added to that list, so nothing was deleted."
         )
         return redirect("lists:index")
-    if deleted is None:  # nothing moved either: the same rows matched none
+    if name is None:
         raise Http404("No such list, or the Inbox.")
-    text = f"Deleted the list “{deleted.name}”"
+    text = f"Deleted the list “{name}”"
     if trashed:
         count = len(trashed)
         messages.success(
             request,
             f"{text} and moved its {count} {pluralize_task(count)} to the trash.",
-            extra_tags=_undo_tags(trashed, deleted.name),
+            extra_tags=_undo_tags(trashed, name),
         )
     else:
         messages.success(request, f"{text}.")

@@ -621,3 +621,9 @@ def test_the_date_pattern_and_the_form_agree_on_real_dates(api):
         response = post(api, "/api/tasks", {"title": "x", "due_date": text})
         assert response.json()["due_date"] == text
         assert datetime.strptime(text, "%Y-%m-%d")
+
+
+def test_a_query_parameter_given_twice_is_refused(user):
+    response = bearer_client(user).get("/api/tasks?q=milk&q=bread&due=today")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "q"]
