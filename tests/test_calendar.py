@@ -284,12 +284,15 @@ def test_a_known_and_an_unknown_token_cost_the_same_two_queries(
         add(berlin_user, f"Task {n}", due_date=today_in(BERLIN) + timedelta(days=n))
     with django_assert_max_num_queries(2), CaptureQueriesContext(connection) as known:
         assert get_feed(token).status_code == 200
+    # Another token of the same shape (one character changed, whichever the
+    # first one is: a token may start with "x" too).
+    other = ("y" if token[0] == "x" else "x") + token[1:]
     with CaptureQueriesContext(connection) as unknown:
-        assert get_feed("x" + token[1:]).status_code == 404
+        assert get_feed(other).status_code == 404
     assert len(unknown) == len(known) == 2
     # The same statements, whichever token.
     assert [q["sql"] for q in unknown] == [
-        q["sql"].replace(hash_token(token), hash_token("x" + token[1:])) for q in known
+        q["sql"].replace(hash_token(token), hash_token(other)) for q in known
     ]
 
 
