@@ -271,7 +271,7 @@ def test_head_answers_like_get(token):
 
 
 def test_an_unknown_token_is_a_404_that_may_not_be_kept(token):
-    response = get_feed("x" + token[1:])
+    response = get_feed(("y" if token[0] == "x" else "x") + token[1:])
     assert response.status_code == 404
     assert "no-store" in response["Cache-Control"]
     assert get_feed("nonsense").status_code == 404
