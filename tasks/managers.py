@@ -425,7 +425,7 @@ class TaskQuerySet(OwnedQuerySet):
         fields = [
             field
             for field in opts.local_concrete_fields
-            if not field.primary_key and field.attname != "list_id"
+            if not (field.primary_key or field.generated or field.attname == "list_id")
         ]
         chosen, chosen_params = (
             lists.order_by().values(list_id=F("pk")).query.sql_with_params()
@@ -577,7 +577,9 @@ class TaskQuerySet(OwnedQuerySet):
         fields = [
             field
             for field in opts.concrete_fields
-            if fields is None or field.attname in fields or field.primary_key
+            if (fields is None and not field.generated)
+            or (fields is not None and field.attname in fields)
+            or field.primary_key
         ]
         connection = compiler.connection
         returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -677,7 +679,11 @@ class TaskQuerySet(OwnedQuerySet):
         # per batch is atomic by itself. It returns the rows it added, so a
         # completed task knows its successor (``next_task``) for the page.
         opts = self.model._meta
-        fields = [field for field in opts.local_concrete_fields if field != opts.pk]
+        fields = [
+            field
+            for field in opts.local_concrete_fields
+            if not (field.primary_key or field.generated)
+        ]
         returning = [opts.pk, opts.get_field("series_id"), opts.get_field("sequence")]
         connection = connections[self.db]
         size = connection.ops.bulk_batch_size(fields, nexts) or len(nexts)

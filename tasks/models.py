@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .managers import OwnedManager, TaskListQuerySet, TaskQuerySet, UnscopedManager
+from .search import SearchText
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
@@ -148,6 +149,11 @@ class Task(models.Model):
     # of one task racing each other create one next task between them.
     series_id = models.BigIntegerField(null=True, blank=True, editable=False)
     sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Title and description folded for search (tasks.search), kept by the
+    # database: a search reads it instead of folding every row it looks at.
+    search_text = models.GeneratedField(
+        expression=SearchText(), output_field=models.TextField(), db_persist=True
+    )
     # Stamped by the model layer (save() and the queryset verbs), not by the
     # database's clock: updated_at is also the version an edit form sends back,
     # so it must round-trip exactly, and SQLite's own clock keeps only

@@ -127,7 +127,7 @@ def search(queryset, q: str | None):
     words = words_of(q)
     if not words:
         return queryset
-    text = SearchText()
+    text = F("search_text")  # SearchText(), stored (Task.search_text)
     title = Fold(F("title"))
     rank = sum(
         (Case(When(_match(title, word), then=1), default=0) for word in words),
