@@ -134,9 +134,18 @@ install_haproxy() {
     /etc/init.d/haproxy stop >/dev/null 2>&1 || true
 }
 
+# Both instances run this checkout's code (not another worktree's).
+this_checkout() {
+    local port pid
+    for port in "${app_ports[@]}"; do
+        pid=$(live_pid "$dir/app$port.pid" gunicorn) || return 1
+        [[ $(readlink "/proc/$pid/cwd") == "$PWD" ]] || return 1
+    done
+}
+
 start() {
     install -d -m 700 "$dir"
-    if healthy 2>/dev/null && bash .ci/pgbouncer.sh status; then
+    if healthy 2>/dev/null && this_checkout && bash .ci/pgbouncer.sh status; then
         ci_log "already running: https://127.0.0.1:$balancer_port"
         return 0
     fi
