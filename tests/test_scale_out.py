@@ -171,11 +171,17 @@ def test_a_session_made_on_one_instance_is_good_on_the_other(member):
         assert member.username in member.page("/tasks/", instance)
 
 
-def test_logging_out_on_one_instance_ends_the_session_on_the_other(member):
+def test_logging_out_and_in_on_one_instance_counts_on_the_other(member):
     assert member.post("/accounts/logout/", {}, A).status_code == 302
     response = member.get("/tasks/", B)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/accounts/login/")
+
+    member.get("/accounts/login/", B)
+    form = {"username": member.username, "password": PASSWORD, "next": "/tasks/"}
+    response = member.post("/accounts/login/", form, A)
+    assert (response.status_code, response.headers["Location"]) == (302, "/tasks/")
+    assert member.username in member.page("/tasks/", B)
 
 
 def test_messages_and_undo_work_whichever_instance_answers(member):
