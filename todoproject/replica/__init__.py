@@ -44,7 +44,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 REPLICA = "replica"
-ENGINE = "todoproject.replica"
 PIN_COOKIE = "primary_pin"
 _PIN_SALT = "todoproject.replica.pin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
