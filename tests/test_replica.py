@@ -140,6 +140,21 @@ def test_a_view_marked_reads_primary_reads_from_the_primary():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_calendar_feed_reads_from_the_primary():
+    # A replaced address must stop working at once, not after the lag.
+    from django.http import Http404
+
+    from accounts.calendar import feed
+
+    def view(request):
+        with pytest.raises(Http404):
+            feed(request, token="unknown")
+
+    request = RequestFactory().get("/calendar/unknown.ics")
+    assert _read_alias(request, view)[0] == "default"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_reads_after_a_write_in_the_same_request_go_to_the_primary(user):
     seen = []
 
