@@ -31,6 +31,7 @@ from icalendar import Calendar, Event, Timezone
 
 from tasks.models import Task
 from todoproject.http_middleware import own_cache_control
+from todoproject.replica import reads_primary
 
 from .models import CalendarFeed, hash_token, profile_of
 
@@ -144,6 +145,8 @@ def _vtimezone(zone, first_day: date, last_day: date) -> Timezone:
 @login_not_required
 @require_GET
 @own_cache_control
+# A replaced address stops working at once, not once the replica catches up.
+@reads_primary
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     token_hash = hash_token(token)
     subscription = (

@@ -423,7 +423,8 @@ class Bench:
         """The list page of the user with many tasks next to a regular user's."""
         target.set_delay(0)
         out = {}
-        for page, name in (("first", "list"), ("middle", "list_page"), ("search",) * 2):
+        pages = ("first", "list"), ("middle", "list_page"), ("search",) * 2
+        for page, name in (*pages, ("due", "list_due")):
             out[page] = {}
             for role, profile in (("big", big), ("small", small)):
                 browser = Browser(profile, target.send(requests.Session()))

@@ -12,13 +12,14 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 # Part of every user's random seed: bump it when the data changes shape.
-DATASET_FORMAT = 3
+DATASET_FORMAT = 4
 HBA_MARKER = (
     "# added by the todo app's bench/ (SCRAM for its role; see bench/README.md)"
 )
@@ -217,13 +218,19 @@ def _user_tasks(index: int, count: int, first_id: int, now: datetime, lists):
             )
         list_id = lists[0] if rng.random() < 0.5 else rng.choice(lists)
         title, description = _title(rng), _description(rng)
-        yield (task_id, index, list_id, title, description, completed, created, updated)
+        # A third have a due date, from a month ago to two months ahead;
+        # half of those a time of day.
+        due = rng.randrange(-30, 60) if rng.random() < 1 / 3 else None
+        due_date = None if due is None else (now + timedelta(days=due)).date()
+        due_time = time_of_day(9 + due % 9) if due is not None and due % 2 else None
+        yield (task_id, index, list_id, title, description, completed, created,
+               updated, due_date, due_time)  # fmt: skip
 
 
 # The last three have no default in the database: none recurs.
 TASK_COLUMNS = ["id", "user_id", "list_id", "title", "description", "completed",
-                "created_at", "updated_at", "recurrence", "recur_from",
-                "sequence"]  # fmt: skip
+                "created_at", "updated_at", "due_date", "due_time", "recurrence",
+                "recur_from", "sequence"]  # fmt: skip
 SETVAL = "SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))"
 INDEXES = (
     "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN "

@@ -24,6 +24,7 @@ LABELS = {
     "list_completed": "GET /tasks/?status=completed",
     "list_page": "GET /tasks/?page=N (middle page)",
     "list_filter": "GET /tasks/?list=<id> (the Inbox)",
+    "list_due": "GET /tasks/?due=today",
     "search": f"GET /tasks/?q={SEARCH_WORD}",
     "toggle": "POST /tasks/<id>/toggle/",
     "create": "POST /tasks/new/",
@@ -79,6 +80,7 @@ class Browser:
                 "list_completed": "?status=completed",
                 "list_page": f"?page={self.middle_page}",
                 "list_filter": f"?list={self.profile['list']}",
+                "list_due": "?due=today",
             }[name]
             return self.get("/tasks/" + query, name)
         if name == "search":

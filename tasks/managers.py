@@ -26,6 +26,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import Star
 from django.db.models.functions import Coalesce, JSONArray, Lower
 from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.utils import timezone
@@ -37,7 +38,7 @@ def _count_of(queryset) -> Subquery:
     # COUNT as a plain function, not an aggregate, so no GROUP BY is added:
     # the subquery is one row, one number.
     counted = queryset.annotate(
-        n=Func("pk", function="COUNT", output_field=IntegerField())
+        n=Func(Star(), function="COUNT", output_field=IntegerField())
     )
     return Subquery(counted.values("n"))
 
@@ -222,14 +223,21 @@ class TaskListQuerySet(OwnedQuerySet):
         return self.filter(is_inbox=True)
 
     def with_active_counts(self) -> "TaskListQuerySet":
-        """Each list with ``active_count``, its live tasks not yet done, in
-        the lists' order (which Django leaves out of a query with GROUP BY)."""
-        return self.annotate(
-            active_count=Count(
-                "tasks",
-                filter=Q(tasks__completed=False, tasks__deleted_at__isnull=True),
-            )
-        ).order_by(*self.model._meta.ordering)
+        """Each list with ``active_count``, its live tasks not yet done.
+
+        A scalar subquery per list, not a join with ``GROUP BY``: each count
+        is read from a small partial index of active tasks
+        (``task_list_active_idx``) instead of visiting every task of the
+        owner, done ones included (a list page of the user with 10,000
+        tasks spent most of its time there).
+        """
+        Task = self.model._meta.get_field("tasks").related_model
+        if self._owner is None:  # the admin's
+            tasks = Task.unscoped.filter(deleted_at__isnull=True)
+        else:
+            tasks = Task.objects.for_user(self._owner)
+        active = tasks.filter(list=models.OuterRef("pk"), completed=False)
+        return self.annotate(active_count=_count_of(active.order_by()))
 
     def navigation(self, tasks, clock) -> "TaskListQuerySet":
         """The lists with their active counts, the active tasks due today
@@ -319,8 +327,6 @@ class TaskListQuerySet(OwnedQuerySet):
         the API answers a rename with the list, and reading it back would
         cost a second round trip. A duplicate name raises IntegrityError.
         """
-        from .models import Task
-
         self._require_scope()
         if self._owner is None:
             raise UnscopedQueryError("rename_returning() needs a for_user() queryset.")
@@ -332,10 +338,7 @@ class TaskListQuerySet(OwnedQuerySet):
         except EmptyResultSet:  # an id outside the column's range matches nothing
             return None
         # with_active_counts()'s number, as a scalar subquery on the row.
-        tasks = Task.objects.for_user(self._owner).active().order_by()
-        counted = self.annotate(
-            active_count=_count_of(tasks.filter(list=models.OuterRef("pk")))
-        ).query
+        counted = self.with_active_counts().query
         count_sql, count_params = counted.get_compiler(self.db).compile(
             counted.annotations["active_count"]
         )
@@ -564,10 +567,32 @@ class TaskQuerySet(OwnedQuerySet):
     def _update_returning(self, values: dict, fields=None) -> list:
         """``update(**values)``, returning the rows as saved (``fields`` only).
 
-        One ``UPDATE ... RETURNING`` statement (PostgreSQL, SQLite 3.35+).
+        A write that completes a repeating task also adds the next task of
+        its series, in the same transaction (``_complete_returning()``).
+        """
+        if "completed" not in values:
+            return self._returning(values, fields)
+        if connections[self.db].vendor == "postgresql":
+            return self._complete_returning(values)
+        # SQLite has no data-modifying WITH, and no network for a transaction
+        # to cost a round trip on: the two statements share one. savepoint=False
+        # because a half-done completion should fail its caller's transaction.
+        with transaction.atomic(using=self.db, savepoint=False):
+            tasks = self._returning(values, fields)
+            self._continue_series(tasks)
+        return tasks
+
+    def _returning(self, values: dict, fields=None, *, unchanged=None) -> list:
+        """``update(**values)`` as one ``UPDATE ... RETURNING`` statement
+        (PostgreSQL, SQLite 3.35+): the rows as saved, ``fields`` only.
+
         Django 5.2 has no RETURNING for updates, so the UPDATE is compiled by
         Django (the statement ``update()`` would run) and only the RETURNING
         clause is added here.
+
+        With ``unchanged`` (a queryset; PostgreSQL only), the same statement
+        also reads those rows, untouched, as they were: each task returned
+        then has ``changed`` True or False.
         """
         try:
             sql, params, compiler = self._compiled_update(values)
@@ -581,25 +606,42 @@ class TaskQuerySet(OwnedQuerySet):
             or (fields is not None and field.attname in fields)
             or field.primary_key
         ]
+        names = [field.attname for field in fields]
         connection = compiler.connection
         returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        sql = f"{sql} RETURNING {returning}"
+        if unchanged is not None:
+            read = unchanged.order_by().values_list(*names)
+            read_sql, read_params = read.query.sql_with_params()
+            sql = (
+                f"WITH changed AS ({sql}) SELECT *, true FROM changed "  # noqa: S608
+                f"UNION ALL SELECT *, false FROM ({read_sql}) unchanged"
+            )
+            params = (*params, *read_params)
+            names.append("changed")
         with (
             transaction.mark_for_rollback_on_error(using=self.db),
             connection.cursor() as cursor,
         ):
-            cursor.execute(f"{sql} RETURNING {returning}", params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
-        # The backend's converters turn SQLite's text and integers back into
-        # datetimes and booleans, as a SELECT would.
+        return self._from_rows(rows, fields, names, compiler)
+
+    def _from_rows(self, rows, fields, names, compiler) -> list:
+        """Tasks from raw rows of ``fields`` (and an extra column or two,
+        set as attributes): the backend's converters turn SQLite's text and
+        integers back into datetimes and booleans, as a SELECT would."""
+        opts = self.model._meta
         columns = [field.get_col(opts.db_table) for field in fields]
         converters = compiler.get_converters(columns)
-        names = [field.attname for field in fields]
-        tasks = [
-            self.model.from_db(self.db, names, row)
-            for row in compiler.apply_converters(rows, converters)
-        ]
-        if "completed" in values:
-            self._continue_series(tasks)
+        width = len(fields)
+        tasks = []
+        for row in rows:
+            values = next(compiler.apply_converters([row[:width]], converters))
+            task = self.model.from_db(self.db, names[:width], values)
+            for name, extra in zip(names[width:], row[width:], strict=True):
+                setattr(task, name, extra)
+            tasks.append(task)
         return tasks
 
     def _compiled_update(self, values: dict):
@@ -613,71 +655,185 @@ class TaskQuerySet(OwnedQuerySet):
         sql, params = compiler.as_sql()
         return sql, params, compiler
 
-    def _continue_series(self, tasks) -> None:
-        """Add the next task of every recurring task among ``tasks`` that is
-        now completed (``tasks.recurrence``), due as its rule says in its
-        owner's time zone.
+    @staticmethod
+    def _completing_a_series(values: dict) -> Q | None:
+        """The rows that ``values`` complete and that repeat, as a filter, or
+        None if ``values`` complete nothing that repeats."""
+        completed = values["completed"]
+        if completed is False or values.get("recurrence", True) == "":
+            return None
+        repeats = Q() if "recurrence" in values else ~Q(recurrence="")
+        if isinstance(completed, Q):  # a toggle
+            becomes_done = completed
+        elif getattr(completed, "conditional", False):  # Mark all's EXISTS
+            becomes_done = Q(completed)
+        else:
+            becomes_done = Q()
+        return Q(completed=False) & repeats & becomes_done
 
-        Every completion passes here (toggles, Mark all, bulk complete, the
-        API, the edit page, the admin), as they all write through
-        ``_update_returning()``. The next task has its series and the next
-        place in it, which are unique together: completing the same task
-        twice, or twice at once, or an old one again, adds nothing more.
+    def _complete_returning(self, values: dict, attempts: int = 3) -> list:
+        """PostgreSQL: ``_returning(values)``, where completing a repeating
+        task and adding its next one is one statement, so both happen or
+        neither.
+
+        The first statement updates every row but those, and reads those as
+        they are (one round trip, whatever it finds). Each of those is then
+        completed by a data-modifying ``WITH`` that also inserts its next
+        task, computed here from the row read (the rule is expanded in
+        Python): a plain toggle stays one statement, a repeating one costs
+        two. The completion only applies if the row has not changed since it
+        was read (``updated_at``); a row that has is tried again.
+        """
+        series = self._completing_a_series(values)
+        if series is None:
+            return self._returning(values)
+        unchanged = self._into_own_list(values).filter(series)
+        rows = self.exclude(series)._returning(values, unchanged=unchanged)
+        tasks = [task for task in rows if task.changed]
+        pending = [task for task in rows if not task.changed]
+        clocks = self._clocks(pending)
+        missed = []
+        for task in pending:
+            for name, value in values.items():
+                if not hasattr(value, "resolve_expression"):
+                    setattr(task, name, value)  # the series continues as edited
+            following = self._next_of(task, clocks[task.user_id])
+            done = self.filter(pk=task.pk, updated_at=task.updated_at)
+            completed = done._complete_one(values, following)
+            if completed is None:
+                missed.append(task.pk)
+            else:
+                tasks.append(completed)
+        if missed and attempts > 1:
+            tasks += self.filter(pk__in=missed)._complete_returning(
+                values, attempts - 1
+            )
+        return tasks
+
+    def _complete_one(self, values: dict, following):
+        """PostgreSQL: update the one task of this queryset with ``values``
+        and, if that completed it, insert ``following`` (its next task, or
+        None): one statement. The task as saved, with ``next_task`` if one
+        was added, or None if the queryset matched no row."""
+        if following is None:
+            rows = self._returning(values)
+            return rows[0] if rows else None
+        try:
+            sql, params, compiler = self._compiled_update(values)
+        except EmptyResultSet:
+            return None
+        connection = compiler.connection
+        qn = connection.ops.quote_name
+        opts = self.model._meta
+        fields = [field for field in opts.concrete_fields if not field.generated]
+        inserted = [field for field in fields if not field.primary_key]
+        following_params = [
+            field.get_db_prep_save(getattr(following, field.attname), connection)
+            for field in inserted
+        ]
+        # ON CONFLICT DO NOTHING: the unique (series_id, sequence) lets only
+        # one completion of a task add its next one, however many race.
+        sql = (
+            f"WITH done AS ({sql} RETURNING "  # noqa: S608
+            f"{', '.join(qn(field.column) for field in fields)}), "
+            f"added AS (INSERT INTO {qn(opts.db_table)} "
+            f"({', '.join(qn(field.column) for field in inserted)}) "
+            f"SELECT {', '.join(['%s'] * len(inserted))} FROM done "
+            f"WHERE done.{qn('completed')} ON CONFLICT DO NOTHING "
+            f"RETURNING {qn(opts.pk.column)}) "
+            f"SELECT *, (SELECT {qn(opts.pk.column)} FROM added) FROM done"
+        )
+        with (
+            transaction.mark_for_rollback_on_error(using=self.db),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, (*params, *following_params))
+            rows = cursor.fetchall()
+        names = [*(field.attname for field in fields), "next_pk"]
+        tasks = self._from_rows(rows, fields, names, compiler)
+        if not tasks:
+            return None
+        [task] = tasks
+        if task.next_pk is not None:
+            following.pk = task.next_pk
+            following._state.adding = False
+            following._state.db = self.db
+            task.next_task = following
+        return task
+
+    def _clocks(self, tasks) -> dict:
+        """The clock of each owner of ``tasks``, in their time zone: the
+        owner's own for a scoped queryset, else read (the admin's)."""
+        from django.contrib.auth import get_user_model
+
+        owners = {task.user_id for task in tasks}
+        if self._owner is not None and owners <= {self._owner.pk}:
+            users = {self._owner.pk: self._owner}
+        else:
+            users = (
+                get_user_model()
+                ._default_manager.select_related("profile")
+                .in_bulk(owners)
+            )
+        return {
+            pk: dates.Clock.in_zone(dates.zone_of(user)) for pk, user in users.items()
+        }
+
+    def _next_of(self, task, clock):
+        """The next task of ``task``'s series, completed now as ``clock``
+        tells, due as its rule says in its owner's time zone; None if the
+        series has ended (or its rule is one the checks would refuse today)."""
+        try:
+            when = recurrence.next_due(
+                task.recurrence,
+                task.recur_from,
+                task.due_date,
+                task.due_time,
+                completed_on=clock.today,
+                today=clock.today,
+                zone=clock.zone,
+                completed_count=task.sequence + 1,
+            )
+        except ValidationError:
+            return None
+        if when is None:
+            return None
+        return self.model(
+            user_id=task.user_id,
+            list_id=task.list_id,
+            title=task.title,
+            description=task.description,
+            due_date=when[0],
+            due_time=when[1],
+            recurrence=task.recurrence,
+            recur_from=task.recur_from,
+            series_id=task.series_id or task.pk,
+            sequence=task.sequence + 1,
+        )
+
+    def _continue_series(self, tasks) -> None:
+        """SQLite: add the next task of every repeating task among ``tasks``
+        that is now completed (the caller holds the transaction).
+
+        The next task has its series and the next place in it, which are
+        unique together: completing the same task twice, or twice at once,
+        or an old one again, adds nothing more.
         """
         done = [t for t in tasks if t.completed and t.recurrence]
         if not done:
             return
         if "title" in done[0].get_deferred_fields():  # only what update() read
             everything = self.model.unscoped.filter(pk__in=[t.pk for t in done])
-            done = list(everything.select_related("user__profile"))
-        zones = {}
-        nexts, done_with_next = [], []
-        for task in done:
-            owner = (
-                self._owner
-                if task.user_id == getattr(self._owner, "pk", None)
-                else task.user
-            )
-            if task.user_id not in zones:
-                zones[task.user_id] = dates.Clock.in_zone(dates.zone_of(owner))
-            clock = zones[task.user_id]
-            try:
-                when = recurrence.next_due(
-                    task.recurrence,
-                    task.recur_from,
-                    task.due_date,
-                    task.due_time,
-                    completed_on=clock.today,
-                    today=clock.today,
-                    zone=clock.zone,
-                    completed_count=task.sequence + 1,
-                )
-            except ValidationError:  # a rule the checks would refuse today
-                continue
-            if when is None:  # the series has ended
-                continue
-            done_with_next.append(task)
-            nexts.append(
-                self.model(
-                    user_id=task.user_id,
-                    list_id=task.list_id,
-                    title=task.title,
-                    description=task.description,
-                    due_date=when[0],
-                    due_time=when[1],
-                    recurrence=task.recurrence,
-                    recur_from=task.recur_from,
-                    series_id=task.series_id or task.pk,
-                    sequence=task.sequence + 1,
-                )
-            )
-        if not nexts:
+            done = list(everything)
+        clocks = self._clocks(done)
+        pairs = [(task, self._next_of(task, clocks[task.user_id])) for task in done]
+        pairs = [(task, following) for task, following in pairs if following]
+        if not pairs:
             return
-        # INSERT ... ON CONFLICT DO NOTHING, as bulk_create(ignore_conflicts)
-        # would write it but without the transaction it opens around it
-        # (BEGIN and COMMIT are two more round trips to Neon): one statement
-        # per batch is atomic by itself. It returns the rows it added, so a
-        # completed task knows its successor (``next_task``) for the page.
+        # INSERT ... ON CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE),
+        # returning the rows it added, so a completed task knows its
+        # successor (``next_task``) for the page.
+        nexts = [following for _, following in pairs]
         opts = self.model._meta
         fields = [
             field
@@ -697,7 +853,7 @@ class TaskQuerySet(OwnedQuerySet):
                 using=self.db,
             )
             added.update({(row[1], row[2]): row[0] for row in rows if row})
-        for task, following in zip(done_with_next, nexts, strict=True):
+        for task, following in pairs:
             pk = added.get((following.series_id, following.sequence))
             if pk is not None:
                 following.pk = pk

@@ -173,13 +173,17 @@ class Task(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The list page: one user's tasks, newest first, optionally by status;
-            # the counters scan the same index.
+            # the counters scan the same index. Only live tasks, as every
+            # query of for_user() asks, so the counters need no table row.
             models.Index(
                 fields=["user", "completed", "-created_at", "-id"],
-                name="task_user_status_idx",
+                name="task_live_status_idx",
+                condition=Q(deleted_at__isnull=True),
             ),
             models.Index(
-                fields=["user", "-created_at", "-id"], name="task_user_recent_idx"
+                fields=["user", "-created_at", "-id"],
+                name="task_live_recent_idx",
+                condition=Q(deleted_at__isnull=True),
             ),
             # The trash page, and purge_trash: only the (few) deleted rows.
             models.Index(
@@ -191,6 +195,13 @@ class Task(models.Model):
                 fields=["deleted_at"],
                 name="task_trash_purge_idx",
                 condition=Q(deleted_at__isnull=False),
+            ),
+            # The lists' counts of active tasks (with_active_counts()), read
+            # from the index alone: a list's active tasks are few beside all.
+            models.Index(
+                fields=["user", "list"],
+                name="task_list_active_idx",
+                condition=Q(completed=False, deleted_at__isnull=True),
             ),
             # The due views (?due=today|upcoming|overdue): by due date and
             # time, then newest; only live tasks that have a due date.

@@ -11,6 +11,7 @@ Public API: ``parse``, ``validate``, ``next_due``, ``presets`` and ``describe``.
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -395,6 +396,7 @@ def _and(words, last="and"):
     )
 
 
+@lru_cache(maxsize=512)  # the forms describe the same few presets on every page
 def describe(rule: str) -> str:
     """The rule in words, such as "Every 2 weeks on Monday"; "" for no rule."""
     r = _parse(rule)

@@ -87,6 +87,24 @@ def test_list_page_queries_use_indexes_for_one_user_among_100000_tasks(
             assert "Sort" not in plan, plan
 
 
+def test_the_menu_counts_come_from_indexes_alone(hundred_thousand_tasks):
+    # The lists' active counts and the page's counters read only the partial
+    # indexes of live tasks (migration 0008), never a table row per task:
+    # that made the list page of a user with 10,000 tasks 1.5x slower.
+    client = Client()
+    client.force_login(hundred_thousand_tasks)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/tasks/").status_code == 200
+    [menu] = [q["sql"] for q in captured if '"tasks_tasklist"' in q["sql"]]
+    plan = _plan(menu)
+    assert "Index Only Scan using task_list_active_idx" in plan, plan
+    assert "Join" not in plan, plan
+    # Every task it reads is known live from its index: no row is fetched to
+    # check deleted_at (once vacuumed, the counters become index-only scans
+    # of task_live_status_idx: the bench's data set shows it).
+    assert "deleted_at" not in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_steady_state_requests_open_no_connections(live_server, user):
     client = Client()

@@ -8,7 +8,7 @@ tests/test_recurrence.py's.
 from datetime import date, time, timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from tasks.models import Task, TaskList
@@ -148,6 +148,63 @@ def test_twenty_concurrent_completions_add_exactly_one_next_task(user):
 
     in_threads(20, complete)
     assert len(series(user, task)) == 2
+
+
+@pytest.fixture
+def next_tasks_refused(transactional_db):
+    """A database that refuses to add the next task of any series, for as
+    long as the test runs (a trigger outlives a test's data, so it goes)."""
+    if connection.vendor == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_next() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'no next task'; END $$",
+            "CREATE TRIGGER refuse_next BEFORE INSERT ON tasks_task FOR EACH ROW "
+            "WHEN (NEW.sequence > 0) EXECUTE FUNCTION refuse_next()",
+        ]
+        drop = ["DROP FUNCTION refuse_next() CASCADE"]
+    else:
+        create = [
+            "CREATE TRIGGER refuse_next BEFORE INSERT ON tasks_task "
+            "WHEN NEW.sequence > 0 BEGIN SELECT RAISE(ABORT, 'no next task'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_next"]
+    with connection.cursor() as cursor:
+        for sql in create:
+            cursor.execute(sql)
+    yield
+    with connection.cursor() as cursor:
+        for sql in drop:
+            cursor.execute(sql)
+
+
+@pytest.mark.parametrize(
+    "complete",
+    [
+        lambda tasks, task: tasks.toggle_returning(task.pk),
+        lambda tasks, task: tasks.update_returning(task.pk, completed=True),
+        lambda tasks, task: tasks.toggle_all(),
+        lambda tasks, task: tasks.bulk_complete([task.pk]),
+    ],
+    ids=["toggle", "api-patch", "toggle-all", "bulk-complete"],
+)
+def test_a_completion_whose_next_task_cannot_be_added_changes_nothing(
+    user, next_tasks_refused, complete
+):
+    # Completing a task and adding its next one are one statement on
+    # PostgreSQL and one transaction on SQLite: both happen, or neither.
+    # (Mark all on PostgreSQL is that per task: the tasks that do not repeat
+    # are completed by a statement of their own.)
+    tasks = Task.objects.for_user(user)
+    task = tasks.create(title="Atomic", due_date=today(), recurrence=WEEKLY)
+    with pytest.raises(DatabaseError):
+        complete(tasks, task)
+    task.refresh_from_db()
+    assert not task.completed
+    assert task.updated_at == tasks.get(pk=task.pk).updated_at
+    assert len(series(user, task)) == 1
+    # A task that does not repeat completes as before.
+    plain = tasks.create(title="Plain")
+    assert tasks.toggle_returning(plain.pk).completed
 
 
 # --- The forms ---------------------------------------------------------------------

@@ -140,6 +140,29 @@ if DATABASE_URL_DIRECT:
     DATABASES["direct"] = _database("DATABASE_URL_DIRECT", DATABASE_URL_DIRECT)
     DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
 
+# A read replica (on Neon, the replica's pooled URL): reads go there unless
+# the request or the browser may tell (todoproject/replica). Unset, there is
+# no replica alias, router or middleware at all.
+DATABASE_URL_REPLICA = config.string("DATABASE_URL_REPLICA")
+# How long a browser that wrote reads from the primary: longer than the
+# replica's lag, so nobody misses their own change.
+REPLICA_PIN_SECONDS = config.number("DATABASE_REPLICA_PIN_SECONDS", 5, minimum=1)
+if DATABASE_URL_REPLICA:
+    DATABASES["replica"] = _database("DATABASE_URL_REPLICA", DATABASE_URL_REPLICA)
+    if not all(neon.is_postgres(DATABASES[alias]) for alias in DATABASES):
+        raise ImproperlyConfigured(
+            "DATABASE_URL_REPLICA needs PostgreSQL URLs, for it and DATABASE_URL."
+        )
+    # Neon's backend, which falls back on the primary when the replica is away.
+    DATABASES["replica"]["ENGINE"] = neon.REPLICA_ENGINE
+    DATABASE_ROUTERS = ["todoproject.replica.ReplicaRouter"]
+    # Before the session middleware, so that saving a session counts as a
+    # write (and pins the browser to the primary).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "todoproject.replica.ReplicaMiddleware",
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------

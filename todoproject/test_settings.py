@@ -12,6 +12,10 @@ from todoproject.settings import DATABASE_URL_TEST, _database
 DATABASES = {
     "default": _database("DATABASE_URL_TEST", DATABASE_URL_TEST or "sqlite://:memory:")
 }
+# A DATABASE_URL_REPLICA in the environment is not the tests' replica: the
+# replica's tests start their own (tests/test_replica_live.py).
+DATABASE_ROUTERS = []
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "todoproject.replica.ReplicaMiddleware"]  # noqa: F405
 
 # Argon2 is deliberately slow; tests log users in hundreds of times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,11 +9,19 @@ import sys
 from http import HTTPStatus
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from todoproject import replica
 
 DATABASE_AWAY = (OperationalError, InterfaceError)
 
@@ -29,7 +37,12 @@ def health_db(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"status": "unhealthy", "database": "unreachable"}, status=503
         )
-    return JsonResponse({"status": "healthy", "database": "connected"})
+    health = {"status": "healthy", "database": "connected"}
+    if replica.REPLICA in connections:
+        # Reads fall back on the primary, so a missing replica is news for
+        # the operator, not a reason for a load balancer to drop this one.
+        health["replica"] = replica.status()
+    return JsonResponse(health)
 
 
 FALLBACK_PAGE = (

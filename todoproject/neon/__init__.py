@@ -11,6 +11,8 @@ catches the classic misconfigurations at start-up.
 from urllib.parse import urlsplit
 
 POSTGRES_ENGINE = "todoproject.neon"
+# Neon's backend with a fallback on the primary (DATABASE_URL_REPLICA).
+REPLICA_ENGINE = "todoproject.replica"
 
 # Connections idle for longer than this are closed by the pool. Neon suspends a
 # compute after 300 s of inactivity, which kills them anyway; giving them up
@@ -19,7 +21,7 @@ POOL_MAX_IDLE = 240
 
 
 def is_postgres(config: dict) -> bool:
-    return config["ENGINE"] == POSTGRES_ENGINE
+    return config["ENGINE"] in (POSTGRES_ENGINE, REPLICA_ENGINE)
 
 
 def is_pooler_host(host: str) -> bool:

@@ -54,17 +54,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             return execute(sql, params, many, context)
         except OperationalError:
-            retry = (
-                first
-                and not many
-                and self.get_autocommit()
-                and sql.lstrip()[:6].upper() == "SELECT"
-            )
-            if not retry:
+            reads = not many and sql.lstrip()[:6].upper() == "SELECT"
+            if not self._may_run_again(first, reads):
                 raise
         self._replace_broken_connection()
         context["cursor"].cursor = self.create_cursor()
         return execute(sql, params, many, context)
+
+    def _may_run_again(self, first: bool, reads: bool) -> bool:
+        """Whether a statement that failed with ``OperationalError`` runs
+        again on a fresh connection: here only a connection's first read in
+        autocommit mode, which the server cannot have run (the replica's
+        backend says more)."""
+        return first and reads and self.get_autocommit()
 
     def _replace_broken_connection(self):
         self.close()  # the pool discards the broken connection
@@ -83,7 +85,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             return self._pipeline(statements)
         except OperationalError:
-            if not (first and self.get_autocommit()):
+            if not self._may_run_again(first, reads=True):
                 raise
         self._replace_broken_connection()
         return self._pipeline(statements)
