@@ -11,6 +11,16 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# How long an idle keep-alive connection stays open. When it runs out,
+# gunicorn closes the connection without a word, and a request sent on it at
+# that moment gets no response at all. So it must outlast the idle timeout of
+# whatever sits in front: a load balancer reuses its idle connections to the
+# app (HAProxy's "timeout http-keep-alive", an AWS ALB's 60 s) and would
+# answer that request with a 502. Clients straight at gunicorn pause between
+# requests too: at gunicorn's default of 2 s, 50 users pausing about 2 s lost
+# about 1 request in 90 to a closed connection (bench/results/scale-out.md).
+# An idle connection costs a socket in the worker's poller, not a thread.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # Neon cold starts can take a few seconds; don't kill a worker waiting on one.
 timeout = 30
 graceful_timeout = 20

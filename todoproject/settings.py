@@ -239,6 +239,17 @@ SESSION_ENGINE = "accounts.auth"
 # Messages ride in a cookie: showing one costs no query and no session write.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
+# --- Cache ----------------------------------------------------------------------
+
+# None, on purpose. Several instances serve one user (README, "Running more
+# than one instance"), and Django's default, a cache in each process's memory,
+# would let each instance answer from what it alone had seen. Nothing here
+# uses a cache: sessions, login failures and messages live in the database or
+# the cookie. The dummy backend makes a future use cache nothing, visibly,
+# rather than work on one instance only; a feature that needs a cache should
+# use one every instance shares (the database cache, or Redis).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
 # --- Static files ---------------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -271,6 +282,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = config.boolean("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer's health check asks each instance directly, over plain HTTP
+# and without X-Forwarded-Proto: a redirect would mark every instance down.
+SECURE_REDIRECT_EXEMPT = [r"^health/db$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 # The "preload" directive consents to having the whole domain hard-coded as
