@@ -97,6 +97,14 @@ $(for port in "${app_ports[@]}"; do
         echo "    use-server app$port if { req.hdr(x-test-instance) -m str app$port }"
     done)
 $(for port in "${app_ports[@]}"; do echo "    server app$port 127.0.0.1:$port"; done)
+    # When every instance fails its check, the database is away for all of
+    # them: the same instances, unchecked, still answer, with the app's own
+    # 503 page rather than the balancer's. An instance that alone cannot
+    # reach the database is still taken out while the others can.
+    option allbackups
+$(for port in "${app_ports[@]}"; do
+        echo "    server app$port-fallback 127.0.0.1:$port backup no-check"
+    done)
 
 listen stats
     bind 127.0.0.1:$stats_port

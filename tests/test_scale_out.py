@@ -21,6 +21,8 @@ import os
 import re
 import runpy
 import secrets
+import subprocess
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -158,11 +160,16 @@ def test_requests_naming_no_instance_go_round_robin_to_both(visitor):
     assert set(visitor.served_by) == {A, B}
 
 
-def test_both_instances_are_health_checked_and_up(balancer):
+def _checks() -> dict[str, tuple[str, str]]:
+    """Each server's state and last health check, from HAProxy's stats."""
     rows = requests.get("http://127.0.0.1:8109/;csv", timeout=5).text.splitlines()
     header = rows[0].lstrip("# ").split(",")
     servers = [dict(zip(header, row.split(","), strict=False)) for row in rows[1:]]
-    checks = {s["svname"]: (s["status"], s["check_status"]) for s in servers}
+    return {s["svname"]: (s["status"], s["check_status"]) for s in servers}
+
+
+def test_both_instances_are_health_checked_and_up(balancer):
+    checks = _checks()
     assert checks[A] == checks[B] == ("UP", "L7OK")
 
 
@@ -278,3 +285,28 @@ def test_the_calendar_feed_has_one_etag_whichever_instance_answers(member):
     assert again.headers["ETag"] == first.headers["ETag"]
     unchanged = member.get(feed, B, headers={"If-None-Match": first.headers["ETag"]})
     assert unchanged.status_code == 304
+
+
+def test_with_the_database_away_the_apps_own_503_page_answers(member):
+    # Every instance fails its health check then; the balancer must still
+    # hand requests to one (its unchecked backups), whose friendly page
+    # says what happened, and take the instances back once it returns.
+    pgbouncer = {**os.environ, "PGBOUNCER_PORT": "6433", "PGBOUNCER_POOL_SIZE": "20"}
+    script = str(ROOT / ".ci" / "pgbouncer.sh")
+    subprocess.run(["bash", script, "stop"], env=pgbouncer, check=True)
+    try:
+        pages = []
+        deadline = time.monotonic() + 12  # several failed checks: both down
+        while time.monotonic() < deadline:
+            pages.append(member.get("/tasks/"))
+            time.sleep(0.5)
+        assert {page.status_code for page in pages} == {503}
+        assert all("Temporarily unavailable" in page.text for page in pages)
+        assert _checks()[A][0] == _checks()[B][0] == "DOWN"
+    finally:
+        subprocess.run(["bash", script, "start"], env=pgbouncer, check=True)
+    deadline = time.monotonic() + 30
+    while _checks()[A][0] != "UP" or _checks()[B][0] != "UP":
+        assert time.monotonic() < deadline, _checks()
+        time.sleep(0.5)
+    assert member.get("/tasks/", A).status_code == 200
