@@ -110,8 +110,8 @@ def task_page(request: HttpRequest, where, per_page: int) -> TaskPage:
     if session.session_key is not None and hasattr(session, "load_from"):
         clock = Clock.in_zone(_zone_named(request.COOKIES.get(ZONE_COOKIE)))
         rows, lists = _queries(_SessionOwner(session), where, per_page, clock)
-        rows, session_rows, lists = _fetch_together(
-            rows, session.loading_query(), lists
+        lists, rows, session_rows = _fetch_together(
+            lists, rows, session.loading_query()
         )
         session.load_from(session_rows)
         ahead = rows, lists, clock
