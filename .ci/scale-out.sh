@@ -19,9 +19,9 @@
 #   .ci/scale-out.sh status  exit 0 if HAProxy and both instances answer
 #
 # Env: SCALE_OUT_DIR (state: config, pidfiles, logs, the SECRET_KEY;
-# /tmp/todo-scale-out), SCALE_OUT_DB (todo_scale), PGBOUNCER_PORT (6433: not
-# CI's 6432), PGBOUNCER_POOL_SIZE (20: 2 instances x 2 workers x 4 threads
-# fit in it), and the app's own: WEB_CONCURRENCY, GUNICORN_THREADS,
+# /tmp/todo-scale-out), SCALE_OUT_DB (todo_scale), SCALE_OUT_PGBOUNCER_PORT
+# (6433: not CI's 6432, whose PGBOUNCER_PORT .ci/run exports), PGBOUNCER_POOL_SIZE
+# (20: 2 instances x 2 workers x 4 threads fit in it), and the app's own: WEB_CONCURRENCY, GUNICORN_THREADS,
 # GUNICORN_KEEPALIVE, DATABASE_POOL_SIZE, LOG_LEVEL (WARNING here).
 # Clients: https://127.0.0.1:8100 (a self-signed certificate,
 # $SCALE_OUT_DIR/tls/server.crt); HAProxy's statistics, as CSV:
@@ -33,7 +33,7 @@ source .ci/lib.sh
 dir=${SCALE_OUT_DIR:-/tmp/todo-scale-out}
 db=${SCALE_OUT_DB:-todo_scale}
 [[ $db == todo_scale* ]] || ci_die "SCALE_OUT_DB must start with todo_scale"
-export PGBOUNCER_PORT=${PGBOUNCER_PORT:-6433}
+export PGBOUNCER_PORT=${SCALE_OUT_PGBOUNCER_PORT:-6433}
 export PGBOUNCER_POOL_SIZE=${PGBOUNCER_POOL_SIZE:-20}
 [[ $PGBOUNCER_PORT != 6432 ]] || ci_die "PgBouncer 6432 is CI's; use another port"
 balancer_port=8100
