@@ -755,11 +755,16 @@ class TaskQuerySet(OwnedQuerySet):
             return None
         [task] = tasks
         if task.next_pk is not None:
-            following.pk = task.next_pk
-            following._state.adding = False
-            following._state.db = self.db
-            task.next_task = following
+            self._link_next(task, following, task.next_pk)
         return task
+
+    def _link_next(self, task, following, pk) -> None:
+        """``following``, inserted as ``pk``, becomes ``task.next_task``: the
+        page shows the task that a completion added."""
+        following.pk = pk
+        following._state.adding = False
+        following._state.db = self.db
+        task.next_task = following
 
     def _clocks(self, tasks) -> dict:
         """The clock of each owner of ``tasks``, in their time zone: the
@@ -856,10 +861,7 @@ class TaskQuerySet(OwnedQuerySet):
         for task, following in pairs:
             pk = added.get((following.series_id, following.sequence))
             if pk is not None:
-                following.pk = pk
-                following._state.adding = False
-                following._state.db = self.db
-                task.next_task = following
+                self._link_next(task, following, pk)
 
     def complete(self) -> int:
         return self.update(completed=True)
