@@ -80,6 +80,10 @@ defaults
 frontend app
     bind 127.0.0.1:$balancer_port ssl crt $dir/tls/haproxy.pem
     http-request set-header X-Forwarded-Proto https
+    # For the tests run through the balancer (tests/support/balancer.py), not
+    # for production: the client address a test names stands for the
+    # connection's, so it is the one X-Forwarded-For ends with.
+    http-request set-src req.hdr(x-test-client) if { req.hdr(x-test-client) -m found }
     default_backend instances
 
 backend instances

@@ -1,9 +1,52 @@
+import os
+
+import django.test.client
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
 
 from tasks.models import Task
 from tests.factories import PASSWORD
+from tests.support import balancer
+
+# Through the load balancer (tests/support/balancer.py): every test client's
+# requests go to TEST_BALANCER_URL, on a database the instances share.
+BALANCER_URL = os.environ.get("TEST_BALANCER_URL")
+
+if BALANCER_URL:
+    balancer.BalancerHandler.configure(
+        BALANCER_URL, os.environ.get("TEST_BALANCER_CA") or True
+    )
+    django.test.client.ClientHandler = balancer.BalancerHandler
+
+    def pytest_collection_modifyitems(config, items):
+        kept, left = [], []
+        for item in items:
+            if reason := balancer.in_process_only(item):
+                balancer.left_out[reason] += 1
+                left.append(item)
+            else:
+                kept.append(item)
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = kept
+        for item in kept:
+            # Committed, so the instances see it; flushed after each test.
+            item.add_marker(pytest.mark.django_db(transaction=True), append=False)
+
+    def pytest_terminal_summary(terminalreporter):
+        for line in balancer.summary():
+            terminalreporter.write_line(line)
+
+    @pytest.fixture(scope="session")
+    def django_db_setup():
+        """The instances' own database, migrated by .ci/scale-out.sh."""
+
+    @pytest.fixture(scope="session", autouse=True)
+    def both_instances_answered():
+        yield
+        answered = {name for name in balancer.served_by if name.startswith("app")}
+        assert len(answered) >= 2, f"not both instances answered: {balancer.served_by}"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -453,6 +453,7 @@ def sign_up(client, email: str = "") -> Client:
     return get_user_model().objects.get(username="carol")
 
 
+@pytest.mark.in_process("reads the template context")
 def test_signup_offers_an_optional_email_and_says_what_is_lost_without_it(client):
     response = client.get("/accounts/signup/")
     body = response.content.decode()
@@ -708,6 +709,9 @@ def test_a_failed_password_change_signs_out_nothing_and_revokes_nothing(
 # --- Tokens: how the page shows them ---------------------------------------------
 
 
+@pytest.mark.in_process(
+    "finds static files by their source names; collectstatic serves hashed ones"
+)
 def test_a_new_token_is_shown_as_a_success_with_a_copy_button(alice_client):
     response = alice_client.post("/accounts/tokens/", {"name": "laptop"})
     body = response.content.decode()

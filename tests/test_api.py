@@ -585,7 +585,10 @@ def test_anonymous_calls_get_401_json_not_a_login_redirect(call, task):
         "Bearer not-even-our-prefix",
         "Bearer ",
         "Bearer " + "todo_" + "x" * 500,
-        "bearer todo_\x7f",
+        pytest.param(
+            "bearer todo_\x7f",
+            marks=pytest.mark.in_process("HAProxy answers 400 to a DEL in a header"),
+        ),
     ],
 )
 def test_an_unknown_token_is_401(task, header):
@@ -886,6 +889,9 @@ def test_the_schema_says_description_is_a_string_in_responses(openapi):
     assert set(task["required"]) == TASK_FIELDS
 
 
+@pytest.mark.in_process(
+    "finds static files by their source names; collectstatic serves hashed ones"
+)
 def test_the_docs_page_is_public_and_served_without_a_cdn(client):
     response = client.get("/api/docs")
 

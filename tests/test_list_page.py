@@ -84,6 +84,7 @@ def test_rows_read_ahead_reach_no_one_whose_session_django_refuses(
     assert b"Read ahead" not in response.content
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_list_page_reads_its_own_users_rows_and_counters(
     user, other_user, alice_client, django_assert_max_num_queries
 ):

@@ -159,6 +159,7 @@ def test_renaming_to_a_taken_name_says_so_at_that_list(alice_client, groceries):
     assert groceries.name == "Groceries"
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_lists_page_shows_each_list_with_its_active_count(
     alice_client, user, groceries
 ):
@@ -172,6 +173,7 @@ def test_the_lists_page_shows_each_list_with_its_active_count(
 # --- Deleting a list ---------------------------------------------------------
 
 
+@pytest.mark.in_process("counts its own queries")
 def test_deleting_a_list_trashes_its_tasks_and_undo_brings_both_back(
     alice_client, user, groceries
 ):
@@ -255,6 +257,7 @@ def test_another_users_list_is_a_404_on_every_url(
     assert not Task.unscoped.filter(title="Into Bob's").exists()
 
 
+@pytest.mark.in_process("reads the template context")
 def test_a_task_cannot_be_moved_into_another_users_list(
     alice_client, task, bobs_list, other_task
 ):
@@ -278,6 +281,7 @@ def test_a_list_that_cannot_be_an_id_is_a_404(alice_client, value):
 # --- The task list and lists ---------------------------------------------------
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_task_list_shows_one_list_and_the_menu_of_all(
     alice_client, user, groceries
 ):
@@ -304,6 +308,7 @@ def test_a_task_added_on_a_lists_page_goes_to_that_list(
     assert Task.objects.for_user(user).get(title="Milk").list_id == groceries.pk
 
 
+@pytest.mark.in_process("reads the template context")
 def test_moving_a_task_from_its_edit_page(
     alice_client, user, task, groceries, django_assert_max_num_queries
 ):
@@ -318,6 +323,7 @@ def test_moving_a_task_from_its_edit_page(
     assert task.list_id == groceries.pk
 
 
+@pytest.mark.in_process("reads the template context")
 @pytest.mark.parametrize(
     "query",
     ["?list={pk}", "?list={pk}&status=active", "?q=milk", "?list={pk}&q=milk&page=2"],
@@ -344,6 +350,7 @@ def test_filter_and_page_links_keep_the_list_and_the_search(
     assert f'href="?list={groceries.pk}">Clear search</a>' in body
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, task):
     response = admin_client.get("/admin/tasks/tasklist/")
     assert response.status_code == 200
@@ -353,6 +360,7 @@ def test_the_admin_lists_task_lists_with_owner_and_counts(admin_client, user, ta
     assert (row.task_count, row.active_count) == (1, 1)
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_menu_lists_the_inbox_first_then_by_name_ignoring_case(alice_client, user):
     for name in ["zebra", "Apples", "mangoes"]:
         lists_of(user).create(name=name)

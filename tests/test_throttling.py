@@ -148,6 +148,7 @@ def test_a_locked_out_unknown_username_looks_exactly_like_a_known_one(user):
     assert known_response.content == unknown_response.content
 
 
+@pytest.mark.in_process("reads the template context")
 def test_failures_for_a_known_and_an_unknown_username_look_the_same(user):
     known = log_in(browser("10.0.0.1"), "alice", "wrong")
     unknown = log_in(browser("10.0.0.2"), "nobody", "wrong")
@@ -319,6 +320,7 @@ def test_other_users_are_not_locked_out_by_alices_lockout(user, other_user):
     assert log_in(client, "bob").status_code == 302
 
 
+@pytest.mark.in_process("reads the templates rendered")
 def test_the_lockout_page_is_the_projects_template(user):
     client = browser("10.0.0.1")
     fail(client, "alice", LIMIT)
@@ -533,6 +535,7 @@ def test_a_failed_password_change_stores_no_password(user):
 # --- Password checks, one at a time per process --------------------------------
 
 
+@pytest.mark.in_process("holds this process's password-check lock")
 @pytest.mark.parametrize(
     ("path", "data"),
     [

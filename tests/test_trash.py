@@ -60,6 +60,7 @@ def test_nothing_older_than_30_days_is_shown_even_before_a_purge(user):
     assert [t.title for t in Task.objects.trash_for(user)] == ["Yesterday"]
 
 
+@pytest.mark.in_process("reads the template context")
 def test_trashed_tasks_leave_counters_and_exports(alice_client, user):
     make_tasks(user, 2)
     trashed(user, "In the trash")
@@ -125,6 +126,7 @@ def test_the_trash_page_lists_the_most_recently_deleted_first(alice_client, user
     assert page.count('action="/tasks/restore/"') == 2
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_trash_page_is_paginated(alice_client, user):
     make_tasks(user, 55)
     Task.objects.for_user(user).move_to_trash()

@@ -87,6 +87,7 @@ def test_login_and_signup_pages_are_public(client):
 # --- Signup, login, logout ----------------------------------------------------
 
 
+@pytest.mark.in_process("reads the template context")
 def test_signup_creates_the_account_logs_in_and_lands_on_tasks(client):
     response = client.post(
         "/accounts/signup/",
@@ -98,6 +99,7 @@ def test_signup_creates_the_account_logs_in_and_lands_on_tasks(client):
     assert "Welcome" in response.content.decode()
 
 
+@pytest.mark.in_process("reads the template context")
 def test_signup_with_a_weak_or_mismatched_password_shows_errors_and_saves_nothing(
     client,
 ):
@@ -161,6 +163,7 @@ def test_logout_revokes_the_session_server_side(client, user):
 # --- The list page ----------------------------------------------------------------
 
 
+@pytest.mark.in_process("reads the template context")
 def test_list_shows_only_my_tasks_newest_first(alice_client, user, other_task):
     first = Task.objects.for_user(user).create(title="First")
     second = Task.objects.for_user(user).create(title="Second")
@@ -178,6 +181,7 @@ def test_counter_says_item_or_items_left(alice_client, user, active, text):
     assert text in alice_client.get("/tasks/").content.decode()
 
 
+@pytest.mark.in_process("reads the template context")
 @pytest.mark.parametrize(
     ("status", "expected"),
     [("all", 5), ("active", 2), ("completed", 3), ("bogus", 5), ("", 5)],
@@ -195,6 +199,7 @@ def test_filter_links_mark_the_current_one(alice_client, task):
     assert '<a href="?status=active" aria-current="page">Active</a>' in body
 
 
+@pytest.mark.in_process("reads the template context")
 def test_list_paginates_fifty_a_page(alice_client, user):
     make_tasks(user, 120)
     response = alice_client.get("/tasks/", {"page": 3})
@@ -246,6 +251,7 @@ def test_create_returns_to_a_safe_next(alice_client):
     assert response["Location"] == "/tasks/"
 
 
+@pytest.mark.in_process("reads the template context")
 @pytest.mark.parametrize(
     "data",
     [
@@ -277,6 +283,7 @@ def test_user_text_is_escaped(alice_client, user):
 # --- Detail, edit ---------------------------------------------------------------
 
 
+@pytest.mark.in_process("reads the template context")
 def test_detail_shows_the_task(alice_client, task):
     response = alice_client.get(f"/tasks/{task.pk}/")
     assert response.status_code == 200
@@ -300,6 +307,7 @@ def test_edit_updates_and_redirects(alice_client, task):
     assert (task.title, task.description, task.completed) == ("New title", "d", True)
 
 
+@pytest.mark.in_process("reads the template context")
 def test_edit_with_bad_input_rerenders_and_changes_nothing(alice_client, task):
     version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
     response = alice_client.post(
@@ -311,6 +319,7 @@ def test_edit_with_bad_input_rerenders_and_changes_nothing(alice_client, task):
     assert task.title == "Alice's task"
 
 
+@pytest.mark.in_process("reads the template context")
 def test_edit_of_a_task_changed_meanwhile_overwrites_nothing(alice_client, user, task):
     version = version_of(alice_client.get(f"/tasks/{task.pk}/edit/"))
     Task.objects.for_user(user).filter(pk=task.pk).update(title="Changed elsewhere")
@@ -500,6 +509,7 @@ def test_list_query_count_does_not_grow_with_tasks(
         alice_client.get("/tasks/")
 
 
+@pytest.mark.in_process("reads the template context")
 def test_empty_list_and_pages_past_the_end_cost_one_more_query(
     alice_client, user, django_assert_max_num_queries
 ):
@@ -692,6 +702,7 @@ def conflict_page(alice_client, user, task, next_url="/tasks/?status=active&page
     return response
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_conflict_page_places_the_saved_version_where_it_says(
     alice_client, user, task
 ):
@@ -703,6 +714,7 @@ def test_the_conflict_page_places_the_saved_version_where_it_says(
     assert "below" not in body
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_conflict_page_shows_the_saved_version_as_information_not_an_error(
     alice_client, user, task
 ):
@@ -714,6 +726,7 @@ def test_the_conflict_page_shows_the_saved_version_as_information_not_an_error(
     assert body.count('role="alert"') == 1
 
 
+@pytest.mark.in_process("reads the template context")
 def test_the_conflict_page_shows_when_the_saved_version_changed_with_its_zone(
     alice_client, user, task
 ):
@@ -724,6 +737,7 @@ def test_the_conflict_page_shows_when_the_saved_version_changed_with_its_zone(
     )
 
 
+@pytest.mark.in_process("reads the template context")
 def test_discarding_on_the_conflict_page_changes_nothing_and_goes_back(
     alice_client, user, task
 ):
@@ -1026,6 +1040,7 @@ def test_the_add_form_in_place_keeps_the_text_and_shows_the_error(alice_client, 
     assert not Task.objects.for_user(user).exists()
 
 
+@pytest.mark.in_process("reads the template context")
 def test_rows_flag_a_description_without_loading_it(alice_client, user):
     Task.objects.for_user(user).create(title="Plain")
     Task.objects.for_user(user).create(title="Noted", description="x" * 2000)

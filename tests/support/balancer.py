@@ -1,0 +1,165 @@
+"""Run the test client's requests through the load balancer instead of in-process.
+
+With ``TEST_BALANCER_URL`` set (``.ci/scale-out.sh`` serves one at
+``https://127.0.0.1:8100``: HAProxy, round robin, over two gunicorn
+instances), ``tests/conftest.py`` puts ``BalancerHandler`` where Django's test
+client keeps its handler. Every ``client.get()`` or ``client.post()`` of the
+existing tests then becomes a real HTTPS request, which either instance may
+answer; the tests themselves are unchanged. The test process and the
+instances share one database (``todo_scale``) and one ``SECRET_KEY``, and
+every test commits what it writes (``transaction=True``), so a user or task a
+test makes is one the instances can read, and what they write the test reads.
+
+What the test client does in-process, the handler does over the wire:
+
+- the client's cookies go in ``Cookie`` and come back from ``Set-Cookie``;
+- the client skips CSRF checks unless ``enforce_csrf_checks=True``; here the
+  instances check them, so a request gets a token the way a browser's
+  JavaScript would (``X-CSRFToken`` equal to the ``csrftoken`` cookie) and the
+  balancer's own ``Origin``;
+- ``REMOTE_ADDR`` names the client's address; HAProxy takes it from
+  ``X-Test-Client`` (a test-only rule in its configuration) as the address it
+  appends to ``X-Forwarded-For``.
+
+What cannot cross the wire is left to the in-process legs: the template
+context, query counts, and settings changed in the test process. Tests that
+look at those are not collected here (``in_process_only()``).
+"""
+
+from collections import Counter
+from http.cookies import SimpleCookie
+
+import requests
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse, StreamingHttpResponse
+from django.test.client import ClientHandler
+from django.utils.crypto import get_random_string
+
+# Which instance answered, counted over the run (HAProxy's X-Served-By), and
+# why the tests not collected were left to the in-process legs.
+served_by: Counter = Counter()
+left_out: Counter = Counter()
+
+# The WSGI keys a request's headers arrive under that do not start with HTTP_.
+_UNPREFIXED = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+# Fixtures whose assertions are about this process, not about the response.
+IN_PROCESS_FIXTURES = frozenset(
+    {
+        "django_assert_num_queries",
+        "django_assert_max_num_queries",
+        "settings",
+        "mailoutbox",
+    }
+)
+
+
+def in_process_only(item) -> str | None:
+    """Why ``item`` cannot run through the balancer, or None if it can."""
+    if marker := item.get_closest_marker("in_process"):
+        return marker.args[0]
+    if used := IN_PROCESS_FIXTURES.intersection(item.fixturenames):
+        return f"uses {', '.join(sorted(used))}"
+    return None
+
+
+def summary() -> list[str]:
+    answered = ", ".join(f"{name} {n}" for name, n in sorted(served_by.items()))
+    lines = [f"through the load balancer: {served_by.total()} requests ({answered})"]
+    lines += [
+        f"  left to the in-process legs: {n} {why}" for why, n in left_out.items()
+    ]
+    return lines
+
+
+class BalancerHandler(ClientHandler):
+    base_url: str = ""
+    verify: str | bool = True
+    _session: requests.Session | None = None
+
+    @classmethod
+    def configure(cls, base_url: str, verify: str | bool) -> None:
+        cls.base_url = base_url.rstrip("/")
+        cls.verify = verify
+
+    @classmethod
+    def session(cls) -> requests.Session:
+        # One keep-alive pool for the run; its cookies are never used (the
+        # test client's are sent with each request).
+        if cls._session is None:
+            cls._session = requests.Session()
+            cls._session.trust_env = False
+            # Only the headers the test client would send: no User-Agent,
+            # and no Accept-Encoding (a compressed body would be decoded).
+            cls._session.headers.clear()
+        return cls._session
+
+    def __call__(self, environ):
+        headers = self._headers(environ)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        url = self.base_url + environ["PATH_INFO"]
+        if environ.get("QUERY_STRING"):
+            url += "?" + environ["QUERY_STRING"]
+        reply = self.session().request(
+            environ["REQUEST_METHOD"],
+            url,
+            headers=headers,
+            data=body,
+            allow_redirects=False,
+            verify=self.verify,
+            timeout=60,
+        )
+        served_by[reply.headers.get("X-Served-By", "?")] += 1
+        response = self._response(reply)
+        response.wsgi_request = WSGIRequest(environ)
+        return response
+
+    def _headers(self, environ) -> dict[str, str]:
+        headers = {
+            key[5:].replace("_", "-").title(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        for key, name in _UNPREFIXED.items():
+            if environ.get(key):
+                headers[name] = str(environ[key])
+        if environ.get("REMOTE_ADDR", "127.0.0.1") != "127.0.0.1":
+            headers["X-Test-Client"] = environ["REMOTE_ADDR"]
+        if not self.enforce_csrf_checks:
+            self._pass_csrf(headers)
+        if "Referer" not in headers:
+            # What a browser sends with a form; over HTTPS Django's CSRF
+            # check wants an Origin or a Referer.
+            headers.setdefault("Origin", self.base_url)
+        return headers
+
+    def _pass_csrf(self, headers: dict[str, str]) -> None:
+        cookies = SimpleCookie(headers.get("Cookie", ""))
+        name = settings.CSRF_COOKIE_NAME
+        if name in cookies:
+            token = cookies[name].value
+        else:
+            token = get_random_string(32)
+            cookies[name] = token
+            headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in cookies.items())
+        headers.setdefault(settings.CSRF_HEADER_NAME[5:].replace("_", "-"), token)
+
+    def _response(self, reply: requests.Response) -> HttpResponse:
+        if reply.headers.get("Transfer-Encoding") == "chunked":
+            # Django streamed it (an export): the test reads streaming_content.
+            response = StreamingHttpResponse([reply.content], status=reply.status_code)
+        else:
+            response = HttpResponse(reply.content, status=reply.status_code)
+        for name, value in reply.headers.items():
+            if name.lower() not in {"set-cookie", "connection", "transfer-encoding"}:
+                response.headers[name] = value
+        for value in reply.raw.headers.getlist("Set-Cookie"):
+            response.cookies.load(value)
+        location = response.headers.get("Location", "")
+        if location.startswith(self.base_url):
+            # As Django wrote it: a path, not the balancer's absolute URL.
+            response.headers["Location"] = location[len(self.base_url) :] or "/"
+        if "Location" in response.headers:
+            response.url = response.headers["Location"]  # as a redirect has
+        return response
