@@ -108,6 +108,22 @@ def test_each_request_is_one_json_line_with_the_contract_fields(
     assert GENERATED_ID.fullmatch(line["request_id"])
 
 
+def test_a_streamed_export_is_logged_once_it_is_sent_with_every_query(
+    alice_client, user, task, request_log
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = alice_client.get("/accounts/export.csv")
+        assert request_log() == []  # nothing streamed yet, nothing logged
+        body = b"".join(response.streaming_content)
+
+    assert task.title.encode() in body
+    (line,) = request_log()
+    assert line["path"] == "/accounts/export.csv"
+    assert line["status"] == 200
+    assert line["queries"] == len(queries.captured_queries) == 2
+    assert line["user_id"] == user.pk
+
+
 def test_lines_are_single_lines(alice_client, task, caplog, request_log):
     alice_client.get("/tasks/")
     (record,) = [r for r in records(caplog) if r.name == "todo.request"]

@@ -100,7 +100,9 @@ class RequestLogMiddleware:
 
     Paths are logged without their query string and with the secrets some
     carry left out (``loggable_path``), and nothing from the body or headers
-    is, so passwords, tokens and task text never reach the logs.
+    is, so passwords, tokens and task text never reach the logs. A streamed
+    response (an export) is logged once it has been sent: its rows are read
+    while it streams, and those queries and that time are the request's too.
     """
 
     def __init__(self, get_response):
@@ -115,26 +117,50 @@ class RequestLogMiddleware:
             queries += 1
             return execute(sql, params, many, context)
 
+        def log():
+            # Only report a user the request already loaded: asking now would
+            # cost a query (or fail, when the database is away).
+            user = getattr(request, "user", None)
+            if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+                user = None
+            request_logger.info(
+                json.dumps(
+                    {
+                        "request_id": request.id,
+                        "method": request.method,
+                        "path": loggable_path(request),
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "queries": queries,
+                        "user_id": user.pk if user and user.is_authenticated else None,
+                    }
+                )
+            )
+
         started = time.perf_counter()
         with connection.execute_wrapper(count):
             response = self.get_response(request)
-        # Only report a user the request already loaded: asking now would
-        # cost a query (or fail, when the database is away).
-        user = getattr(request, "user", None)
-        if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
-            user = None
-        request_logger.info(
-            json.dumps(
-                {
-                    "request_id": request.id,
-                    "method": request.method,
-                    "path": loggable_path(request),
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "queries": queries,
-                    "user_id": user.pk if user and user.is_authenticated else None,
-                }
+        if response.streaming and not response.is_async:
+            response.streaming_content = _Streamed(
+                response.streaming_content, count, log
             )
-        )
+        else:
+            log()
         response["X-Request-ID"] = request.id
         return response
+
+
+class _Streamed:
+    """A streamed response's content, its queries counted while it is read.
+    The server closes a response once it is sent, or given up (PEP 3333), and
+    Django passes that on to ``close()``: the moment to log it."""
+
+    def __init__(self, content, count, log):
+        self.content, self.count, self.log = content, count, log
+
+    def __iter__(self):
+        with connection.execute_wrapper(self.count):
+            yield from self.content
+
+    def close(self):
+        self.log()
