@@ -22,7 +22,8 @@
 # /tmp/todo-scale-out), SCALE_OUT_DB (todo_scale), SCALE_OUT_PGBOUNCER_PORT
 # (6433: not CI's 6432, whose PGBOUNCER_PORT .ci/run exports), PGBOUNCER_POOL_SIZE
 # (20: 2 instances x 2 workers x 4 threads fit in it), and the app's own: WEB_CONCURRENCY, GUNICORN_THREADS,
-# GUNICORN_KEEPALIVE, DATABASE_POOL_SIZE, LOG_LEVEL (WARNING here).
+# GUNICORN_KEEPALIVE, DATABASE_POOL_SIZE, LOG_LEVEL (INFO: the balancer leg
+# of the tests reads the request log for its query counts).
 # Clients: https://127.0.0.1:8100 (a self-signed certificate,
 # $SCALE_OUT_DIR/tls/server.crt); HAProxy's statistics, as CSV:
 # http://127.0.0.1:8109/;csv
@@ -52,7 +53,7 @@ app_env() {
         SECURE_PROXY_SSL_HEADER=true \
         DATABASE_URL="postgresql://postgres@127.0.0.1:$PGBOUNCER_PORT/$db?sslmode=require" \
         DATABASE_URL_DIRECT="postgresql://postgres@127.0.0.1:5432/$db?sslmode=require" \
-        LOG_LEVEL="${LOG_LEVEL:-WARNING}" \
+        LOG_LEVEL="${LOG_LEVEL:-INFO}" \
         "$@"
 }
 

@@ -39,6 +39,20 @@ if BALANCER_URL:
             terminalreporter.write_line(line)
 
     @pytest.fixture(scope="session")
+    def instance_logs():
+        default = "/tmp/todo-scale-out/app*.log"  # noqa: S108 - .ci/scale-out.sh's
+        pattern = os.environ.get("TEST_BALANCER_LOGS", default)
+        return balancer.InstanceLogs(pattern)
+
+    @pytest.fixture
+    def django_assert_num_queries(instance_logs):
+        return balancer.query_budget(instance_logs, exact=True)
+
+    @pytest.fixture
+    def django_assert_max_num_queries(instance_logs):
+        return balancer.query_budget(instance_logs, exact=False)
+
+    @pytest.fixture(scope="session")
     def django_db_setup():
         """The instances' own database, migrated by .ci/scale-out.sh."""
 

@@ -278,6 +278,7 @@ def test_an_unknown_token_is_a_404_that_may_not_be_kept(token):
     assert get_feed("nonsense").status_code == 404
 
 
+@pytest.mark.in_process("compares the SQL of its own queries")
 def test_a_known_and_an_unknown_token_cost_the_same_two_queries(
     token, berlin_user, django_assert_max_num_queries
 ):

@@ -19,21 +19,35 @@ What the test client does in-process, the handler does over the wire:
   balancer's own ``Origin``;
 - ``REMOTE_ADDR`` names the client's address; HAProxy takes it from
   ``X-Test-Client`` (a test-only rule in its configuration) as the address it
-  appends to ``X-Forwarded-For``.
+  appends to ``X-Forwarded-For``;
+- query budgets (``django_assert_num_queries`` and its ``max`` twin) count
+  the queries of this process plus those each instance counted for the
+  requests sent inside the block: every request carries an ``X-Request-ID``,
+  and each instance writes a request log line with that id and its
+  ``queries`` (``todoproject.middleware.RequestLogMiddleware``), read from the
+  instances' logs (``TEST_BALANCER_LOGS``, a glob).
 
 What cannot cross the wire is left to the in-process legs: the template
-context, query counts, and settings changed in the test process. Tests that
+context, settings changed in the test process, the mail outbox. Tests that
 look at those are not collected here (``in_process_only()``).
 """
 
+import glob
+import json
+import time
+import uuid
 from collections import Counter
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
 
+import pytest
 import requests
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
+from django.db import connection as default_connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test.client import ClientHandler
+from django.test.utils import CaptureQueriesContext
 from django.utils.crypto import get_random_string
 
 # Which instance answered, counted over the run (HAProxy's X-Served-By), and
@@ -44,14 +58,7 @@ left_out: Counter = Counter()
 # The WSGI keys a request's headers arrive under that do not start with HTTP_.
 _UNPREFIXED = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
 # Fixtures whose assertions are about this process, not about the response.
-IN_PROCESS_FIXTURES = frozenset(
-    {
-        "django_assert_num_queries",
-        "django_assert_max_num_queries",
-        "settings",
-        "mailoutbox",
-    }
-)
+IN_PROCESS_FIXTURES = frozenset({"settings", "mailoutbox"})
 
 
 def in_process_only(item) -> str | None:
@@ -94,8 +101,14 @@ class BalancerHandler(ClientHandler):
             cls._session.headers.clear()
         return cls._session
 
+    # The ids of the requests sent while a query budget is being counted.
+    sent: list[str] | None = None
+
     def __call__(self, environ):
         headers = self._headers(environ)
+        headers.setdefault("X-Request-Id", uuid.uuid4().hex)
+        if BalancerHandler.sent is not None:
+            BalancerHandler.sent.append(headers["X-Request-Id"])
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
         url = self.base_url + environ["PATH_INFO"]
@@ -163,3 +176,59 @@ class BalancerHandler(ClientHandler):
         if "Location" in response.headers:
             response.url = response.headers["Location"]  # as a redirect has
         return response
+
+
+class InstanceLogs:
+    """The instances' request logs, read as they grow: request id to the
+    number of queries the instance counted for it."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.offsets: dict[str, int] = {}
+        self.queries: dict[str, int] = {}
+
+    def _read(self) -> None:
+        for path in glob.glob(self.pattern):
+            with open(path, "rb") as log:
+                log.seek(self.offsets.get(path, 0))
+                data = log.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            for line in complete.splitlines():
+                if line.startswith(b"{") and b'"request_id"' in line:
+                    entry = json.loads(line)
+                    self.queries[entry["request_id"]] = entry["queries"]
+
+    def count(self, request_ids: list[str], wait: float = 5) -> int:
+        deadline = time.monotonic() + wait
+        while True:
+            self._read()
+            missing = [id for id in request_ids if id not in self.queries]
+            if not missing:
+                return sum(self.queries[id] for id in request_ids)
+            if time.monotonic() > deadline:
+                pytest.fail(f"no request log line for {missing} in {self.pattern}")
+            time.sleep(0.02)
+
+
+def query_budget(logs: InstanceLogs, exact: bool):
+    """``django_assert_num_queries`` (``exact``) or ``..._max_num_queries``,
+    counting the instances' queries for the requests sent in the block."""
+
+    @contextmanager
+    def budget(num: int, connection=None, info: str | None = None):
+        BalancerHandler.sent = sent = []
+        try:
+            with CaptureQueriesContext(connection or default_connection) as here:
+                yield here
+        finally:
+            BalancerHandler.sent = None
+        performed = len(here) + logs.count(sent)
+        if performed != num if exact else performed > num:
+            pytest.fail(
+                f"Expected to perform {num} queries{'' if exact else ' or less'} "
+                f"but {performed} were done ({len(here)} here, the rest by the "
+                f"instances for {len(sent)} requests)" + (f"\n{info}" if info else "")
+            )
+
+    return budget
