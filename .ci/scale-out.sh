@@ -24,6 +24,10 @@
 # (20: 2 instances x 2 workers x 4 threads fit in it), and the app's own: WEB_CONCURRENCY, GUNICORN_THREADS,
 # GUNICORN_KEEPALIVE, DATABASE_POOL_SIZE, LOG_LEVEL (INFO: the balancer leg
 # of the tests reads the request log for its query counts).
+# SCALE_OUT_REPLICA_URL (unset: no replica): a read replica's server, e.g.
+# postgresql://postgres@127.0.0.1:5433 (.ci/replica.sh); the instances read
+# $db there (DATABASE_URL_REPLICA). `start` keeps running instances only if
+# they were started with the same replica, or none.
 # Clients: https://127.0.0.1:8100 (a self-signed certificate,
 # $SCALE_OUT_DIR/tls/server.crt); HAProxy's statistics, as CSV:
 # http://127.0.0.1:8109/;csv
@@ -54,6 +58,7 @@ app_env() {
         DATABASE_URL="postgresql://postgres@127.0.0.1:$PGBOUNCER_PORT/$db?sslmode=require" \
         DATABASE_URL_DIRECT="postgresql://postgres@127.0.0.1:5432/$db?sslmode=require" \
         LOG_LEVEL="${LOG_LEVEL:-INFO}" \
+        ${SCALE_OUT_REPLICA_URL:+DATABASE_URL_REPLICA="$SCALE_OUT_REPLICA_URL/$db?sslmode=require"} \
         "$@"
 }
 
@@ -158,7 +163,8 @@ this_checkout() {
 
 start() {
     install -d -m 700 "$dir"
-    if healthy 2>/dev/null && this_checkout && bash .ci/pgbouncer.sh status; then
+    if healthy 2>/dev/null && this_checkout && bash .ci/pgbouncer.sh status &&
+        [[ $(cat "$dir/replica" 2>/dev/null) == "${SCALE_OUT_REPLICA_URL:-}" ]]; then
         ci_log "already running: https://127.0.0.1:$balancer_port"
         return 0
     fi
@@ -188,6 +194,7 @@ start() {
     app_env "$python" manage.py migrate --no-input -v 0
     app_env "$python" manage.py collectstatic --no-input -v 0
 
+    echo "${SCALE_OUT_REPLICA_URL:-}" >"$dir/replica"
     for port in "${app_ports[@]}"; do
         # The Procfile's web command, as it is; each instance with a control
         # socket of its own (by default every gunicorn of a user shares one).

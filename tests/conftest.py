@@ -14,8 +14,11 @@ from tests.support import balancer
 BALANCER_URL = os.environ.get("TEST_BALANCER_URL")
 
 if BALANCER_URL:
+    replica_url = os.environ.get("TEST_BALANCER_REPLICA_URL")
     balancer.BalancerHandler.configure(
-        BALANCER_URL, os.environ.get("TEST_BALANCER_CA") or True
+        BALANCER_URL,
+        os.environ.get("TEST_BALANCER_CA") or True,
+        replica_url and balancer.Replica(os.environ["DATABASE_URL_TEST"], replica_url),
     )
     django.test.client.ClientHandler = balancer.BalancerHandler
 
@@ -61,6 +64,10 @@ if BALANCER_URL:
         yield
         answered = {name for name in balancer.served_by if name.startswith("app")}
         assert len(answered) >= 2, f"not both instances answered: {balancer.served_by}"
+        if (replica := balancer.BalancerHandler.replica) is not None:
+            # Each request that waited for the replica was one it would serve.
+            served = replica.transactions() - replica.at_start
+            assert served >= replica.waits > 0, f"the replica served {served}"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,8 +3,9 @@ import logging
 import re
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 
-from django.db import connection
+from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, resolve
@@ -138,7 +139,7 @@ class RequestLogMiddleware:
             )
 
         started = time.perf_counter()
-        with connection.execute_wrapper(count):
+        with _counting(count):
             response = self.get_response(request)
         if response.streaming and not response.is_async:
             response.streaming_content = _Streamed(
@@ -159,8 +160,17 @@ class _Streamed:
         self.content, self.count, self.log = content, count, log
 
     def __iter__(self):
-        with connection.execute_wrapper(self.count):
+        with _counting(self.count):
             yield from self.content
 
     def close(self):
         self.log()
+
+
+@contextmanager
+def _counting(count):
+    """``count`` sees every query, on every database (a read replica's too)."""
+    with ExitStack() as stack:
+        for each in connections.all():
+            stack.enter_context(each.execute_wrapper(count))
+        yield

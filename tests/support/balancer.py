@@ -40,6 +40,7 @@ from collections import Counter
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
 
+import psycopg
 import pytest
 import requests
 from django.conf import settings
@@ -48,7 +49,10 @@ from django.db import connection as default_connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test.client import ClientHandler
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils.crypto import get_random_string
+
+from todoproject import replica
 
 # Which instance answered, counted over the run (HAProxy's X-Served-By), and
 # why the tests not collected were left to the in-process legs.
@@ -73,6 +77,12 @@ def in_process_only(item) -> str | None:
 def summary() -> list[str]:
     answered = ", ".join(f"{name} {n}" for name, n in sorted(served_by.items()))
     lines = [f"through the load balancer: {served_by.total()} requests ({answered})"]
+    if (read := BalancerHandler.replica) is not None:
+        lines.append(
+            f"the replica ran {read.transactions() - read.at_start} transactions "
+            f"on {read.database} for the instances; {read.waits} requests waited "
+            "for it to catch up"
+        )
     lines += [
         f"  left to the in-process legs: {n} {why}" for why, n in left_out.items()
     ]
@@ -82,12 +92,14 @@ def summary() -> list[str]:
 class BalancerHandler(ClientHandler):
     base_url: str = ""
     verify: str | bool = True
+    replica: "Replica | None" = None
     _session: requests.Session | None = None
 
     @classmethod
-    def configure(cls, base_url: str, verify: str | bool) -> None:
+    def configure(cls, base_url: str, verify: str | bool, replica=None) -> None:
         cls.base_url = base_url.rstrip("/")
         cls.verify = verify
+        cls.replica = replica
 
     @classmethod
     def session(cls) -> requests.Session:
@@ -105,6 +117,9 @@ class BalancerHandler(ClientHandler):
     sent: list[str] | None = None
 
     def __call__(self, environ):
+        request = WSGIRequest(environ)
+        if self.replica and not replica.needs_primary(request, reverse("admin:index")):
+            self.replica.catch_up()
         headers = self._headers(environ)
         headers.setdefault("X-Request-Id", uuid.uuid4().hex)
         if BalancerHandler.sent is not None:
@@ -125,7 +140,7 @@ class BalancerHandler(ClientHandler):
         )
         served_by[reply.headers.get("X-Served-By", "?")] += 1
         response = self._response(reply)
-        response.wsgi_request = WSGIRequest(environ)
+        response.wsgi_request = request
         return response
 
     def _headers(self, environ) -> dict[str, str]:
@@ -232,3 +247,44 @@ def query_budget(logs: InstanceLogs, exact: bool):
             )
 
     return budget
+
+
+class Replica:
+    """The instances' read replica (``TEST_BALANCER_REPLICA_URL``), which
+    applies the primary's writes seconds late (``.ci/replica.sh``).
+
+    A test's own writes (its users, tasks, sessions) stand for what was there
+    before the page was asked for; a replica seconds behind would not have
+    them yet. So before a request whose reads the replica would serve (the
+    app's own rule: ``todoproject.replica.needs_primary()``), ``catch_up()``
+    waits until the replica has applied every write so far. The writes a
+    request makes through the app are not waited for: the browser's pin
+    sends its next reads to the primary, which is what the leg is for.
+    """
+
+    def __init__(self, primary_url: str, replica_url: str) -> None:
+        self.primary = psycopg.connect(primary_url, autocommit=True)
+        # Connected to another database, so its own polls are not counted.
+        self.replica = psycopg.connect(replica_url, autocommit=True)
+        self.database = self.primary.info.dbname
+        self.waits = 0
+        self.at_start = self.transactions()
+
+    def catch_up(self, timeout: float = 15) -> None:
+        (written,) = self.primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+        deadline = time.monotonic() + timeout
+        applied = "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn"
+        while not self.replica.execute(applied, [written]).fetchone()[0]:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the replica did not apply {written} in {timeout} s")
+            time.sleep(0.05)
+        self.waits += 1
+
+    def transactions(self) -> int:
+        """Transactions the replica has run on the instances' database."""
+        count = (
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+            "WHERE datname = %s"
+        )
+        self.replica.execute("SELECT pg_stat_clear_snapshot()")
+        return self.replica.execute(count, [self.database]).fetchone()[0]
