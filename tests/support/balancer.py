@@ -27,6 +27,10 @@ What the test client does in-process, the handler does over the wire:
   ``queries`` (``todoproject.middleware.RequestLogMiddleware``), read from the
   instances' logs (``TEST_BALANCER_LOGS``, a glob).
 
+With ``TEST_BALANCER_REPLICA_URL`` too, the instances read from a replica
+that applies writes late, and the handler first lets it catch up with the
+test's own writes (``Replica``).
+
 What cannot cross the wire is left to the in-process legs: the template
 context, settings changed in the test process, the mail outbox. Tests that
 look at those are not collected here (``in_process_only()``).
@@ -94,6 +98,8 @@ class BalancerHandler(ClientHandler):
     verify: str | bool = True
     replica: "Replica | None" = None
     _session: requests.Session | None = None
+    # The ids of the requests sent while a query budget is being counted.
+    sent: list[str] | None = None
 
     @classmethod
     def configure(cls, base_url: str, verify: str | bool, replica=None) -> None:
@@ -112,9 +118,6 @@ class BalancerHandler(ClientHandler):
             # and no Accept-Encoding (a compressed body would be decoded).
             cls._session.headers.clear()
         return cls._session
-
-    # The ids of the requests sent while a query budget is being counted.
-    sent: list[str] | None = None
 
     def __call__(self, environ):
         request = WSGIRequest(environ)
