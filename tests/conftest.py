@@ -3,6 +3,7 @@ import os
 import django.test.client
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connections
 
 from tasks.models import Task
@@ -56,8 +57,12 @@ if BALANCER_URL:
         return balancer.query_budget(instance_logs, exact=False)
 
     @pytest.fixture(scope="session")
-    def django_db_setup():
-        """The instances' own database, migrated by .ci/scale-out.sh."""
+    def django_db_setup(django_db_blocker):
+        """The instances' own database, migrated by .ci/scale-out.sh; emptied
+        first, as each test leaves it for the next (the load run and the
+        scale-out tests leave their users behind)."""
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
 
     @pytest.fixture(scope="session", autouse=True)
     def both_instances_answered():
