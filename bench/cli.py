@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "($BENCH_DB_NAME): %(default)s",
     )
     parser.add_argument(
-        "--port", type=int, default=8100, help="first port tried: %(default)s"
+        "--port", type=int, default=8200, help="first port tried: %(default)s"
     )
     args = parser.parse_args(argv)
     for key, (full, quick, _) in DEFAULTS.items():
