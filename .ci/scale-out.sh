@@ -9,7 +9,8 @@
 #                     PgBouncer 127.0.0.1:6433 (transaction mode, TLS) ──▶ PostgreSQL
 #
 # Both instances run the Procfile's command with production settings (DEBUG
-# off, one SECRET_KEY, ALLOWED_HOSTS, behind a proxy that terminates TLS),
+# off, one SECRET_KEY, ALLOWED_HOSTS (with testserver, the host the tests
+# sent through the balancer name), behind a proxy that terminates TLS),
 # on the database todo_scale, migrated. HAProxy answers each response with
 # X-Served-By naming the instance, so the tests can see both answered.
 #
@@ -23,7 +24,8 @@
 # (6433: not CI's 6432, whose PGBOUNCER_PORT .ci/run exports), PGBOUNCER_POOL_SIZE
 # (20: 2 instances x 2 workers x 4 threads fit in it), and the app's own: WEB_CONCURRENCY, GUNICORN_THREADS,
 # GUNICORN_KEEPALIVE, DATABASE_POOL_SIZE, LOG_LEVEL (INFO: the balancer leg
-# of the tests reads the request log for its query counts).
+# of the tests reads the request log for its query counts). Mail is written
+# to files in $SCALE_OUT_DIR/mail, which that leg reads as the outbox.
 # SCALE_OUT_REPLICA_URL (unset: no replica): a read replica's server, e.g.
 # postgresql://postgres@127.0.0.1:5433 (.ci/replica.sh); the instances read
 # $db there (DATABASE_URL_REPLICA). `start` keeps running instances only if
@@ -52,12 +54,13 @@ app_env() {
     local secret
     secret=$(cat "$dir/secret_key")
     env SECRET_KEY="$secret" DEBUG=false \
-        ALLOWED_HOSTS=127.0.0.1,localhost \
+        ALLOWED_HOSTS=127.0.0.1,localhost,testserver \
         CSRF_TRUSTED_ORIGINS="https://127.0.0.1:$balancer_port,https://localhost:$balancer_port" \
         SECURE_PROXY_SSL_HEADER=true \
         DATABASE_URL="postgresql://postgres@127.0.0.1:$PGBOUNCER_PORT/$db?sslmode=require" \
         DATABASE_URL_DIRECT="postgresql://postgres@127.0.0.1:5432/$db?sslmode=require" \
         LOG_LEVEL="${LOG_LEVEL:-INFO}" \
+        EMAIL_URL="filemail:///$dir/mail" \
         ${SCALE_OUT_REPLICA_URL:+DATABASE_URL_REPLICA="$SCALE_OUT_REPLICA_URL/$db?sslmode=require"} \
         "$@"
 }

@@ -49,6 +49,11 @@ if BALANCER_URL:
         return balancer.InstanceLogs(pattern)
 
     @pytest.fixture
+    def mailoutbox():
+        default = "/tmp/todo-scale-out/mail"  # noqa: S108 - .ci/scale-out.sh's
+        return balancer.Mailbox(os.environ.get("TEST_BALANCER_MAIL", default))
+
+    @pytest.fixture
     def django_assert_num_queries(instance_logs):
         return balancer.query_budget(instance_logs, exact=True)
 

@@ -132,7 +132,6 @@ def test_title_and_description_are_summary_and_description(token, berlin_user):
     assert str(event["DESCRIPTION"]) == description
 
 
-@pytest.mark.in_process("names the test client's host, http://testserver")
 def test_every_event_has_a_stable_uid_and_a_dtstamp(token, berlin_user):
     task = add(berlin_user, "Pay rent", due_date=today_in(BERLIN))
     first = events(get_feed(token))["Pay rent"]
@@ -333,7 +332,7 @@ def test_the_calendar_page_needs_a_login():
     assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.in_process("names the test client's host, http://testserver")
+@pytest.mark.in_process("names the test client's scheme, http://")
 def test_making_an_address_shows_it_once(alice_client, user):
     page = alice_client.get("/accounts/calendar/").content.decode()
     assert "You have no calendar address" in page

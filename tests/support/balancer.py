@@ -12,6 +12,8 @@ test makes is one the instances can read, and what they write the test reads.
 
 What the test client does in-process, the handler does over the wire:
 
+- the request names the test client's host, ``testserver`` (the instances
+  allow it);
 - the client's cookies go in ``Cookie`` and come back from ``Set-Cookie``;
 - the client skips CSRF checks unless ``enforce_csrf_checks=True``; here the
   instances check them, so a request gets a token the way a browser's
@@ -31,11 +33,16 @@ With ``TEST_BALANCER_REPLICA_URL`` too, the instances read from a replica
 that applies writes late, and the handler first lets it catch up with the
 test's own writes (``Replica``).
 
+- the mail outbox (``mailoutbox``) is what the instances wrote to their mail
+  folder (``TEST_BALANCER_MAIL``) since the test began (``Mailbox``).
+
 What cannot cross the wire is left to the in-process legs: the template
-context, settings changed in the test process, the mail outbox. Tests that
-look at those are not collected here (``in_process_only()``).
+context and settings changed in the test process. Tests that look at those
+are not collected here (``in_process_only()``).
 """
 
+import email
+import email.policy
 import glob
 import json
 import time
@@ -43,6 +50,8 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
+from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -66,7 +75,7 @@ left_out: Counter = Counter()
 # The WSGI keys a request's headers arrive under that do not start with HTTP_.
 _UNPREFIXED = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
 # Fixtures whose assertions are about this process, not about the response.
-IN_PROCESS_FIXTURES = frozenset({"settings", "mailoutbox"})
+IN_PROCESS_FIXTURES = frozenset({"settings"})
 
 
 def in_process_only(item) -> str | None:
@@ -155,6 +164,9 @@ class BalancerHandler(ClientHandler):
         for key, name in _UNPREFIXED.items():
             if environ.get(key):
                 headers[name] = str(environ[key])
+        # The test client's own host, so the links the instances write (in
+        # mail, in a feed) name it as the tests expect.
+        headers.setdefault("Host", environ["SERVER_NAME"])
         if environ.get("REMOTE_ADDR", "127.0.0.1") != "127.0.0.1":
             headers["X-Test-Client"] = environ["REMOTE_ADDR"]
         if not self.enforce_csrf_checks:
@@ -291,3 +303,42 @@ class Replica:
         )
         self.replica.execute("SELECT pg_stat_clear_snapshot()")
         return self.replica.execute(count, [self.database]).fetchone()[0]
+
+
+class Mailbox:
+    """``mailoutbox`` through the balancer: the messages the instances wrote
+    to ``folder`` (Django's file-based backend, a file per connection) since
+    it was made, read afresh each time the test looks."""
+
+    SEPARATOR = b"\n" + b"-" * 79 + b"\n"
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.before = set(self.folder.glob("*.log"))
+
+    def _messages(self) -> list[SimpleNamespace]:
+        messages = []
+        for path in sorted(set(self.folder.glob("*.log")) - self.before):
+            for raw in path.read_bytes().split(self.SEPARATOR):
+                if raw.strip():
+                    message = email.message_from_bytes(raw, policy=email.policy.default)
+                    messages.append(
+                        SimpleNamespace(
+                            subject=message["Subject"],
+                            to=[a.addr_spec for a in message["To"].addresses],
+                            body=message.get_body(("plain",)).get_content(),
+                        )
+                    )
+        return messages
+
+    def __len__(self) -> int:
+        return len(self._messages())
+
+    def __iter__(self):
+        return iter(self._messages())
+
+    def __getitem__(self, index):
+        return self._messages()[index]
+
+    def __eq__(self, other) -> bool:
+        return self._messages() == other
