@@ -97,3 +97,15 @@ def test_the_list_page_reads_its_own_users_rows_and_counters(
     assert {task.user_id for task in page.object_list} == {user.pk}
     assert response.context["counts"] == {"all": 3, "active": 0, "completed": 3}
     assert {x.user_id for x in response.context["lists"]} == {user.pk}
+
+
+def test_a_query_budget_smaller_than_the_page_fails(
+    alice_client, django_assert_max_num_queries
+):
+    # The budgets above can fail: in-process, and through the load balancer,
+    # where the instances count the page's queries (tests/support/balancer.py).
+    with (
+        pytest.raises(pytest.fail.Exception, match="perform 2 queries or less but 3"),
+        django_assert_max_num_queries(2),
+    ):
+        alice_client.get("/tasks/")
