@@ -315,10 +315,16 @@ class Mailbox:
     def __init__(self, folder: str) -> None:
         self.folder = Path(folder)
         self.before = set(self.folder.glob("*.log"))
+        self.seen: list[Path] = []
 
     def _messages(self) -> list[SimpleNamespace]:
         messages = []
-        for path in sorted(set(self.folder.glob("*.log")) - self.before):
+        # In the order written: each file as it is first seen (a test looks
+        # between requests), those that came together by their times (the
+        # names give only the second, then an id).
+        new = set(self.folder.glob("*.log")) - self.before - set(self.seen)
+        self.seen += sorted(new, key=lambda path: path.stat().st_mtime_ns)
+        for path in self.seen:
             for raw in path.read_bytes().split(self.SEPARATOR):
                 if raw.strip():
                     message = email.message_from_bytes(raw, policy=email.policy.default)
