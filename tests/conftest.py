@@ -44,13 +44,12 @@ if BALANCER_URL:
 
     @pytest.fixture(scope="session")
     def instance_logs():
-        default = "/tmp/todo-scale-out/app*.log"  # noqa: S108 - .ci/scale-out.sh's
-        pattern = os.environ.get("TEST_BALANCER_LOGS", default)
-        return balancer.InstanceLogs(pattern)
+        default = f"{balancer.SCALE_OUT_DIR}/app*.log"
+        return balancer.InstanceLogs(os.environ.get("TEST_BALANCER_LOGS", default))
 
     @pytest.fixture
     def mailoutbox():
-        default = "/tmp/todo-scale-out/mail"  # noqa: S108 - .ci/scale-out.sh's
+        default = f"{balancer.SCALE_OUT_DIR}/mail"
         return balancer.Mailbox(os.environ.get("TEST_BALANCER_MAIL", default))
 
     @pytest.fixture

@@ -45,6 +45,7 @@ import email
 import email.policy
 import glob
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -66,6 +67,9 @@ from django.urls import reverse
 from django.utils.crypto import get_random_string
 
 from todoproject import replica
+
+# Where .ci/scale-out.sh keeps the instances' logs and mail.
+SCALE_OUT_DIR = os.environ.get("SCALE_OUT_DIR", "/tmp/todo-scale-out")  # noqa: S108
 
 # Which instance answered, counted over the run (HAProxy's X-Served-By), and
 # why the tests not collected were left to the in-process legs.
