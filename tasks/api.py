@@ -7,13 +7,12 @@ does for the HTML views; titles, descriptions and list names are checked by
 ``TaskForm`` and ``TaskListForm``, so both front doors apply the same rules.
 """
 
-from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Annotated
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, router
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -23,6 +22,7 @@ from accounts.auth import SessionAuth, TokenAuth
 
 from . import dates
 from .forms import TaskForm, TaskListForm
+from .managers import NameTaken, recoverable
 from .models import Task, TaskList
 from .schemas import (
     MAX_ID,
@@ -207,21 +207,6 @@ def _duplicate_name() -> ValidationError:
             }
         ]
     )
-
-
-def _recoverable() -> AbstractContextManager:
-    """Around a statement whose IntegrityError is answered, not raised.
-
-    Inside a transaction (a test's), PostgreSQL refuses every statement
-    after an error until a rollback: a savepoint limits that to the failed
-    statement. In autocommit, as requests run, the statement is its own
-    transaction, and atomic() would only add BEGIN and COMMIT: two more
-    round trips.
-    """
-    using = router.db_for_write(TaskList)
-    if transaction.get_connection(using).in_atomic_block:
-        return transaction.atomic(using=using)
-    return nullcontext()
 
 
 # --- Endpoints ------------------------------------------------------------------
@@ -454,13 +439,9 @@ def list_lists(request: HttpRequest):
 )
 def create_list(request: HttpRequest, payload: TaskListIn):
     values = _clean(payload.model_dump(), TaskListForm)
-    # The unique constraint decides, in the INSERT itself: a read before it
-    # would cost a round trip and could not rule out a concurrent twin.
-    try:
-        with _recoverable():
-            task_list = _lists(request).create(**values)
-    except IntegrityError:
-        raise _duplicate_name() from None
+    task_list = _lists(request).create_unless_taken(values["name"])
+    if task_list is None:
+        raise _duplicate_name()
     task_list.active_count = 0  # a new list has no tasks
     return Status(201, task_list)
 
@@ -489,9 +470,8 @@ def update_list(request: HttpRequest, list_id: int, payload: TaskListPatch):
     list_id = _a_list_id(list_id)
     if "name" in values:
         try:
-            with _recoverable():
-                task_list = _lists(request).rename_returning(list_id, values["name"])
-        except IntegrityError:
+            task_list = _lists(request).rename(list_id, values["name"])
+        except NameTaken:
             raise _duplicate_name() from None
     else:
         task_list = _lists(request).with_active_counts().filter(pk=list_id).first()
@@ -517,7 +497,7 @@ def update_list(request: HttpRequest, list_id: int, payload: TaskListPatch):
 def delete_list(request: HttpRequest, list_id: int):
     list_id = _a_list_id(list_id)
     try:
-        with _recoverable():
+        with recoverable(router.db_for_write(TaskList)):
             name, _ = _tasks(request).delete_list(list_id)
     except IntegrityError:  # a task was added to the list at that moment
         raise HttpError(409, "A task was just added to this list; try again.") from None

@@ -5,6 +5,7 @@ rule lives in one place. Writes are single statements whose row count says
 whether the task was the user's: 0 rows is a 404, and nothing changed.
 """
 
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -38,7 +39,7 @@ from .list_page import (
     remember_zone,
     task_page,
 )
-from .managers import counts_of
+from .managers import NameTaken, counts_of
 from .models import TITLE_MAX_LENGTH, Task, TaskList
 
 PAGE_SIZE = 50
@@ -643,11 +644,12 @@ def lists(request: HttpRequest) -> HttpResponse:
             if task_list is not None:
                 messages.success(request, f"Created the list “{name}”.")
                 return redirect(task_list.get_absolute_url())
-        elif mine.rename(renaming, name):
-            messages.success(request, f"Renamed the list to “{name}”.")
-            return redirect(_next_url(request, default="lists:index"))
-        elif not mine.filter(pk=renaming).exists():
-            raise Http404("No such list.")
+        else:
+            with suppress(NameTaken):
+                if mine.rename(renaming, name) is None:
+                    raise Http404("No such list.")
+                messages.success(request, f"Renamed the list to “{name}”.")
+                return redirect(_next_url(request, default="lists:index"))
         form.add_error("name", "You already have a list with this name.")
     return render(
         request,

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AccessToken
-from tasks.managers import UnscopedQueryError
+from tasks.managers import NameTaken, UnscopedQueryError
 from tasks.models import Task, TaskList
 from tests.factories import make_tasks
 from tests.test_api import HUGE_ID, bearer_client, error_locs, patch, post, snapshot
@@ -516,9 +516,7 @@ def test_deleting_the_inbox_moves_nothing_and_deletes_nothing(user):
     assert lists_of(user).filter(pk=inbox.pk).exists()
 
 
-def test_rename_returning_returns_the_list_as_saved_with_its_active_count(
-    user, groceries
-):
+def test_rename_returns_the_list_as_saved_with_its_active_count(user, groceries):
     tasks_of(user).create(title="Milk", list_id=groceries.pk)
     done = tasks_of(user).create(title="Eggs", list_id=groceries.pk)
     tasks_of(user).toggle(done.pk)
@@ -526,7 +524,7 @@ def test_rename_returning_returns_the_list_as_saved_with_its_active_count(
         tasks_of(user).create(title="Gone", list_id=groceries.pk).pk
     )
 
-    renamed = lists_of(user).rename_returning(groceries.pk, "Shopping")
+    renamed = lists_of(user).rename(groceries.pk, "Shopping")
 
     assert (renamed.pk, renamed.name, renamed.active_count) == (
         groceries.pk,
@@ -538,17 +536,25 @@ def test_rename_returning_returns_the_list_as_saved_with_its_active_count(
     assert lists_of(user).get(pk=groceries.pk).name == "Shopping"
 
 
-def test_rename_returning_does_not_reach_another_users_list(user, other_list):
-    assert lists_of(user).rename_returning(other_list.pk, "Mine") is None
-    assert lists_of(user).rename_returning(2**70, "Mine") is None
+def test_rename_does_not_reach_another_users_list(user, other_list):
+    assert lists_of(user).rename(other_list.pk, "Mine") is None
+    assert lists_of(user).rename(2**70, "Mine") is None
     assert TaskList.unscoped.get(pk=other_list.pk).name == "Bob's list"
 
 
-def test_rename_returning_needs_a_for_user_queryset(groceries):
+def test_rename_to_a_taken_name_raises_name_taken_and_changes_nothing(user, groceries):
+    with pytest.raises(NameTaken):
+        lists_of(user).rename(groceries.pk, "INBOX")
+
+    # The savepoint kept the test's transaction usable.
+    assert lists_of(user).get(pk=groceries.pk).name == "Groceries"
+
+
+def test_rename_needs_a_for_user_queryset(groceries):
     with pytest.raises(UnscopedQueryError):
-        TaskList.objects.rename_returning(groceries.pk, "x")
+        TaskList.objects.rename(groceries.pk, "x")
     with pytest.raises(UnscopedQueryError):
-        TaskList.unscoped.rename_returning(groceries.pk, "x")
+        TaskList.unscoped.rename(groceries.pk, "x")
 
 
 # --- Query budgets --------------------------------------------------------------------

@@ -139,6 +139,9 @@ def test_a_bad_or_taken_name_is_refused_next_to_the_field(alice_client, user, na
     assert lists_of(user).count() == 1
 
 
+# In autocommit, as requests run: inside a test's transaction, the rename's
+# UPDATE would also need a savepoint (tasks.managers.recoverable()).
+@pytest.mark.django_db(transaction=True)
 def test_renaming_a_list(alice_client, user, groceries, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):  # the session, the UPDATE
         response = alice_client.post(
