@@ -373,6 +373,46 @@ def test_screenshot_of_a_list_with_a_search(new_page, live_server, user, groceri
     save_screenshot(page, "lists-desktop")
 
 
+@pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
+def test_renaming_a_list_and_a_taken_name(js, new_page, browsing, live_server, user):
+    groceries = TaskList.objects.for_user(user).create(name="Groceries")
+    work = TaskList.objects.for_user(user).create(name="Work")
+    page = new_page(js=js)
+    log_in(page, live_server.url, user.username)
+    flow = Lists(page, live_server.url, js)
+    flow.goto("/lists/")
+
+    def rename(row, name):
+        def action():
+            page.locator(f"#list-{row.pk}").get_by_role("textbox").fill(name)
+            page.locator(f"#list-{row.pk}").get_by_role("button", name="Rename").click()
+
+        return action
+
+    flow.act(
+        rename(groceries, "Shopping"),
+        then_path="/lists/",
+        message="Renamed the list to “Shopping”.",
+    )
+    names = page.locator(".list-row h2 a")
+    expect(names).to_have_text(["Inbox", "Shopping", "Work"])
+
+    # Another list's name, in other letters: refused at that list's field,
+    # which has the focus, with what was typed kept, and nothing renamed.
+    browsing.expect_http_error("/lists/")
+    flow.act(rename(work, "SHOPPING"), then_path="/lists/")
+    field = page.get_by_label("Name of “Work”")
+    expect(field).to_have_value("SHOPPING")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    expect(page.locator(f"#name-{work.pk}-error")).to_have_text(
+        "You already have a list with this name. Not renamed."
+    )
+    expect(names).to_have_text(["Inbox", "Shopping", "Work"])
+    assert TaskList.objects.for_user(user).get(pk=work.pk).name == "Work"
+    assert TaskList.objects.for_user(user).get(pk=groceries.pk).name == "Shopping"
+
+
 # --- axe-core ------------------------------------------------------------------
 
 
