@@ -20,6 +20,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import psutil
 import requests
 
 from bench import (
@@ -159,8 +160,13 @@ class Target:
             DATABASE_URL=bench.database_url("127.0.0.1", self.proxy_port),
         )
         gunicorn = "-m gunicorn todoproject.wsgi -c gunicorn.conf.py"
-        bench.start(f"app-{name}", gunicorn, env, self.log)
+        self.app = bench.start(f"app-{name}", gunicorn, env, self.log)
         wait_for(self.url + "/health/db", 60)
+
+    def app_cpu(self) -> float:
+        """CPU seconds (user and system) the app's workers have used so far."""
+        workers = psutil.Process(self.app.pid).children()
+        return sum(sum(worker.cpu_times()[:2]) for worker in workers)
 
     def set_delay(self, rtt_ms) -> None:
         control(f"{self.control_url}/delay?rtt_ms={rtt_ms}", "POST")
@@ -253,6 +259,7 @@ class Bench:
             options = {"cwd": ROOT_DIR, "env": env, "stderr": subprocess.STDOUT}
             options |= {"stdout": out, "start_new_session": True}
             self.processes.append(subprocess.Popen(command, **options))
+        return self.processes[-1]
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -321,14 +328,9 @@ class Bench:
         return out
 
     def warm_up(self, target: Target, profile: dict, delay) -> None:
-        """Grow every worker's pool to its threads before anything is measured.
-
-        Bursts of simultaneous list requests, enough to keep every thread busy,
-        on new connections and at a long delay so that they overlap, until the
-        proxy holds one connection per thread: gunicorn's workers take new
-        connections as they race to them, and one burst left a worker's pool
-        short in 2 of 8 starts measured. Then a few at the delay measured.
-        """
+        """Grow every worker's pool to its threads before anything is measured:
+        bursts of overlapping list requests until the proxy holds one
+        connection per thread (see bench/README.md), then a few at ``delay``."""
         browser = Browser(profile, target.send(requests.Session()))
         target.set_delay(FILL_DELAY_MS)
         busy, full = 2 * WORKERS * THREADS, WORKERS * THREADS
@@ -349,7 +351,7 @@ class Bench:
     def one_at_a_time(self, target: Target, browser: Browser, kind: str) -> dict:
         out = {}
         for name in steps(kind):
-            before, latencies = target.stats(), []
+            before, latencies, cpu = target.stats(), [], target.app_cpu()
             for _ in range(self.args.sequential):
                 started = time.perf_counter()
                 response = browser.step(name)
@@ -358,23 +360,24 @@ class Bench:
                     self.failures.append(
                         f"{target.name}: {name} answered {response.status_code}"
                     )
-            after, n = target.stats(), self.args.sequential
+            cpu, after, n = target.app_cpu() - cpu, target.stats(), self.args.sequential
             trips = after["round_trips"] - before["round_trips"]
             opened = after["connections_opened"] - before["connections_opened"]
             out[name] = {
                 "round_trips_per_request": trips / n,
                 "connections_per_request": opened / n,
                 "sequential_p50_ms": statistics.median(latencies),
+                "sequential_cpu_ms": 1000 * cpu / n,
             }
         return out
 
     def under_load(self, target: Target, profiles: list[dict], kind: str):
         a = self.args
-        before = target.stats()
+        before, cpu = target.stats(), target.app_cpu()
         entries, errors = locustfile.load(
             target.url, profiles, kind, a.concurrency, a.seconds
         )
-        after = target.stats()
+        after, cpu = target.stats(), target.app_cpu() - cpu
         total = sum(entry["num_requests"] for entry in entries.values())
         if errors or any(e["num_failures"] for e in entries.values()):
             self.failures.append(f"{target.name} {kind}: {errors[:3]}")
@@ -384,6 +387,7 @@ class Bench:
             | {
                 "load_connections_per_request": connections / total,
                 "open_connections": after["connections_open"],
+                "cpu_ms": 1000 * cpu / total,
             }
             for name, entry in entries.items()
         }

@@ -1,10 +1,5 @@
-"""The bench database: its role (SCRAM password), and a data set of realistic shape.
-
-Everything here talks to PostgreSQL as the administrator (``--admin-url``,
-``postgres`` over the local trust rule by default): it creates the role the app
-connects as, makes the server ask that role for a SCRAM password, recreates the
-database, and loads users and tasks with ``COPY``.
-"""
+"""The bench database, made as the administrator (``--admin-url``): the app's
+role (a SCRAM password), the database, and a data set loaded with ``COPY``."""
 
 import random
 import subprocess

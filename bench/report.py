@@ -19,6 +19,8 @@ COLUMNS = [
     ("round_trips_per_request", "round trips / req"),
     ("connections_per_request", "connections / req"),
     ("sequential_p50_ms", "one at a time p50"),
+    ("cpu_ms", "app CPU / req"),
+    ("sequential_cpu_ms", "one at a time app CPU / req"),
 ]
 
 
