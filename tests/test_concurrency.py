@@ -5,7 +5,6 @@ Threads start together at a barrier, each on its own database connection
 real transactions, as requests do, not the test's wrapping one.
 """
 
-import re
 from collections import Counter
 
 import pytest
@@ -15,6 +14,7 @@ from django.test import Client
 from accounts.models import AccessToken
 from tasks.models import Task
 from tests.factories import in_threads
+from tests.pages import version_of
 
 pytestmark = [
     pytest.mark.postgres,
@@ -34,10 +34,6 @@ def signed_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def version_of(response) -> str:
-    return re.search(r'name="version" value="([^"]+)"', response.content.decode())[1]
 
 
 # --- Toggles --------------------------------------------------------------------
