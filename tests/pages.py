@@ -32,6 +32,11 @@ def rows(response) -> dict[int, str]:
     return {int(pk): _text(re.search(title, row, re.S)[1]) for pk, row in found}
 
 
+def row_titles(response) -> list[str]:
+    """The titles of the task rows the page shows, in order."""
+    return list(rows(response).values())
+
+
 def counters(response) -> dict[str, int]:
     """The counters the list page shows, by the view's names: all, active, completed."""
     patterns = {
@@ -45,6 +50,26 @@ def counters(response) -> dict[str, int]:
         for name, pattern in patterns.items()
         if (found := re.search(pattern, body))
     }
+
+
+def menu(response) -> list[tuple[str, int]]:
+    """The lists menu beside the task list: each entry's name and count, in order."""
+    nav = re.search(
+        r'<nav aria-label="Lists" id="lists-nav".*?</nav>', _body(response), re.S
+    )
+    entry = r'<span class="name">(.*?)</span> <span class="count"[^>]*>(\d+)'
+    return [(_text(name), int(count)) for name, count in re.findall(entry, nav[0])]
+
+
+def list_counts(response) -> list[tuple[str, int]]:
+    """The lists page's rows: each list's name and its active count, in order."""
+    row = (
+        r'<li class="list-row" id="list-\d+">\s*'
+        r'<h2><a href="[^"]*">(.*?)</a> <span class="muted">(\d+) active</span>'
+    )
+    return [
+        (_text(name), int(count)) for name, count in re.findall(row, _body(response))
+    ]
 
 
 def errors(response) -> dict[str, str]:
@@ -63,3 +88,14 @@ def signed_in_as(response) -> str | None:
         re.S,
     )
     return _text(account[1]) if account else None
+
+
+def admin_rows(response) -> list[dict[str, str]]:
+    """The admin change list's rows: each cell's text by its field's name."""
+    table = re.search(r'<table id="result_list">.*?</table>', _body(response), re.S)
+    cell = r'<(?:td|th) class="field-(\w+)[^"]*"[^>]*>(.*?)</(?:td|th)>'
+    return [
+        {name: _text(text).strip() for name, text in re.findall(cell, row, re.S)}
+        for row in re.findall(r"<tr\b.*?</tr>", table[0], re.S)
+        if "field-" in row
+    ]

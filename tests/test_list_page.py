@@ -9,6 +9,7 @@ from tasks.list_page import _SessionOwner
 from tasks.managers import UnscopedQueryError
 from tasks.models import Task
 from tests.factories import make_tasks
+from tests.pages import counters, menu, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -84,19 +85,23 @@ def test_rows_read_ahead_reach_no_one_whose_session_django_refuses(
     assert b"Read ahead" not in response.content
 
 
-@pytest.mark.in_process("reads the template context")
 def test_the_list_page_reads_its_own_users_rows_and_counters(
     user, other_user, alice_client, django_assert_max_num_queries
 ):
-    make_tasks(user, 3, completed=True)
+    mine = make_tasks(user, 3, completed=True)
     make_tasks(other_user, 2)
     # The session with its user, the page, the lists with the counters.
     with django_assert_max_num_queries(3):
         response = alice_client.get("/tasks/")
-    page = response.context["page"]
-    assert {task.user_id for task in page.object_list} == {user.pk}
-    assert response.context["counts"] == {"all": 3, "active": 0, "completed": 3}
-    assert {x.user_id for x in response.context["lists"]} == {user.pk}
+    assert set(rows(response)) == {task.pk for task in mine}
+    assert counters(response) == {"active": 0, "completed": 3}
+    # Bob's Inbox, with his 2 active tasks, would be a second Inbox.
+    assert menu(response) == [
+        ("All tasks", 0),
+        ("Today", 0),
+        ("Upcoming", 0),
+        ("Inbox", 0),
+    ]
 
 
 def test_a_query_budget_smaller_than_the_page_fails(

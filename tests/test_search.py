@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from tasks.models import Task
 from tasks.search import highlight, words_of
 from tests.factories import make_tasks
+from tests.pages import counters, row_titles
 
 pytestmark = pytest.mark.django_db
 
@@ -113,21 +114,16 @@ def test_a_search_with_no_result_says_so(alice_client, task):
     assert "No tasks match “nothing-like-it”." in body
 
 
-@pytest.mark.in_process("reads the template context")
 def test_search_combines_with_status_and_list(alice_client, user, shopping):
     Task.objects.for_user(user).filter(title="MILK").complete()
     response = alice_client.get("/tasks/", {"q": "milk", "status": "active"})
-    shown = [task.title for task in response.context["page"].object_list]
-    assert shown == ["Buttermilk pancakes", "Call mum", "Buy bread"]
-    assert response.context["counts"] == {"all": 4, "active": 3, "completed": 1}
+    assert row_titles(response) == ["Buttermilk pancakes", "Call mum", "Buy bread"]
+    assert counters(response) == {"all": 4, "active": 3, "completed": 1}
 
 
-@pytest.mark.in_process("reads the template context")
 def test_the_api_and_the_page_answer_the_same(alice_client, user, shopping):
     response = alice_client.get("/tasks/", {"q": "milk"})
-    assert [t.title for t in response.context["page"].object_list] == titles(
-        user, "milk"
-    )
+    assert row_titles(response) == titles(user, "milk")
 
 
 # --- Marking ----------------------------------------------------------------------
