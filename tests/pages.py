@@ -22,6 +22,11 @@ def version_of(response) -> str:
     return re.search(r'name="version" value="([^"]+)"', _body(response))[1]
 
 
+def csrf_token(response) -> str:
+    """The CSRF token in the page's first form."""
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', _body(response))[1]
+
+
 def rows(response) -> dict[int, str]:
     """The task rows the page shows (the list or the trash): id to title, in order."""
     found = re.findall(
@@ -88,6 +93,17 @@ def signed_in_as(response) -> str | None:
         re.S,
     )
     return _text(account[1]) if account else None
+
+
+def form_fields(response, action: str) -> list[str]:
+    """The names of the fields of the form posting to ``action``, but its CSRF token."""
+    form = re.search(
+        rf'<form method="post" action="{re.escape(action)}".*?</form>',
+        _body(response),
+        re.S,
+    )
+    names = re.findall(r'<(?:input|select|textarea)\b[^>]*?\bname="([^"]+)"', form[0])
+    return [name for name in names if name != "csrfmiddlewaretoken"]
 
 
 def admin_rows(response) -> list[dict[str, str]]:
