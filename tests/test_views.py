@@ -1027,7 +1027,7 @@ def test_the_add_form_in_place_keeps_the_text_and_shows_the_error(alice_client, 
     assert not Task.objects.for_user(user).exists()
 
 
-@pytest.mark.in_process("reads the template context")
+@pytest.mark.in_process("reads the template context: which columns the rows loaded")
 def test_rows_flag_a_description_without_loading_it(alice_client, user):
     Task.objects.for_user(user).create(title="Plain")
     Task.objects.for_user(user).create(title="Noted", description="x" * 2000)
